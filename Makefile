@@ -1,0 +1,43 @@
+# Two commands do everything on a fresh machine with Python 3.11: `make demo` and `make test`.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: install demo test lint typecheck pytest pytest-postgres bench clean
+
+$(STAMP): pyproject.toml
+	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "$(PYTHON) not found"; exit 1; }
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[drf,test]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py obo_demo
+
+lint: $(STAMP)
+	$(BIN)/ruff check django_agent_obo example_project tests bench
+	$(BIN)/ruff format --check django_agent_obo example_project tests bench
+
+typecheck: $(STAMP)
+	$(BIN)/mypy django_agent_obo example_project
+
+# The suite on SQLite, then on PostgreSQL when DATABASE_URL is set (.ci/run starts one).
+pytest: $(STAMP)
+	env -u DATABASE_URL $(BIN)/pytest -p no:cacheprovider -m "not postgres"
+
+pytest-postgres: $(STAMP)
+	@if [ -n "$$DATABASE_URL" ]; then $(BIN)/pytest -p no:cacheprovider; \
+	else echo "DATABASE_URL not set: PostgreSQL run skipped (.ci/run sets it)"; fi
+
+test: lint typecheck pytest pytest-postgres
+
+bench: $(STAMP)
+	$(BIN)/python bench/run.py
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,231 @@
+"""``verify_actor_token()``: the one place an agent's proof of identity is checked (SPEC §3).
+
+Two kinds of actor token are accepted, told apart by ``iss`` before any key is chosen:
+
+* **issued by this server**: an RFC 9068 JWT from ``client_credentials`` with the agent's
+  own client; ``sub`` is the actor id. Verified with our keys and accepted only if our
+  record says it was issued as an actor token (not a user's delegated token, not an ID
+  token) and is not revoked.
+* **self-signed by the agent** (RFC 7523 §3): ``iss`` = ``sub`` = the actor id, ``aud``
+  names this server, lifetime at most five minutes, ``jti`` single-use (stored in the
+  database until expiry so every process sees it).
+
+Keys are only ever chosen from what this server already trusts: a token's ``jku``,
+``x5u``, ``jwk`` or ``x5c`` header is refused, never followed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import urllib.request
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import jwt
+from django.core.cache import cache
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from .conf import agent_obo_settings
+from .keys import key_for_kid
+from .models import Agent, IssuedToken, UsedAssertion
+from .tokens import ACCESS_TOKEN_TYP, issuer
+
+log = logging.getLogger("django_agent_obo.actors")
+
+TOKEN_TYPE_JWT = "urn:ietf:params:oauth:token-type:jwt"
+TOKEN_TYPE_ACCESS_TOKEN = "urn:ietf:params:oauth:token-type:access_token"
+ACTOR_TOKEN_TYPES = (TOKEN_TYPE_JWT, TOKEN_TYPE_ACCESS_TOKEN)
+FORBIDDEN_HEADERS = ("jku", "x5u", "jwk", "x5c", "crit")
+SELF_SIGNED_TYPS = (None, "JWT", "jwt")
+
+
+class ActorTokenError(Exception):
+    """The actor token is not acceptable. ``reason`` is a stable audit identifier."""
+
+    def __init__(self, reason: str, description: str = "The actor token is invalid.") -> None:
+        super().__init__(description)
+        self.reason = reason
+        self.description = description
+
+
+@dataclass(frozen=True)
+class VerifiedActor:
+    agent: Agent
+    kind: str  # "issued" or "self_signed"
+    jti: str
+    claims: dict[str, Any]
+
+
+def verify_actor_token(token: str, token_type: str | None, token_endpoint: str) -> VerifiedActor:
+    """Verify an actor token and return the agent it proves. Raises :class:`ActorTokenError`."""
+    if token_type not in (None, "", *ACTOR_TOKEN_TYPES):
+        raise ActorTokenError("unsupported_actor_token_type", "Unsupported actor_token_type.")
+    if not token or len(token.encode()) > agent_obo_settings.ACTOR_TOKEN_MAX_BYTES:
+        raise ActorTokenError("actor_token_malformed", "The actor token is empty or too large.")
+    try:
+        header = jwt.get_unverified_header(token)
+        unverified = jwt.decode(token, options={"verify_signature": False})
+    except (jwt.InvalidTokenError, ValueError, TypeError) as exc:
+        raise ActorTokenError("actor_token_malformed", "The actor token is not a JWT.") from exc
+    for name in FORBIDDEN_HEADERS:
+        if name in header:
+            raise ActorTokenError(f"actor_token_header_{name}", f"The '{name}' header is not accepted.")
+    alg = str(header.get("alg"))
+    if alg not in agent_obo_settings.ACTOR_TOKEN_ALGORITHMS:
+        raise ActorTokenError("actor_token_alg", "The actor token's algorithm is not accepted.")
+    token_issuer = unverified.get("iss")
+    if not isinstance(token_issuer, str):
+        raise ActorTokenError("actor_token_iss", "The actor token has no issuer.")
+    if token_issuer == issuer():
+        return _verify_issued(token, header, alg)
+    return _verify_self_signed(token, header, alg, token_issuer, token_endpoint)
+
+
+def _decode(token: str, key: Any, alg: str, **options: Any) -> dict[str, Any]:
+    leeway = agent_obo_settings.CLOCK_SKEW_SECONDS
+    try:
+        return dict(
+            jwt.decode(
+                token,
+                key,
+                algorithms=[alg],
+                leeway=leeway,
+                options={"require": ["exp", "iat", "sub", "iss", "aud", "jti"], **options.pop("options", {})},
+                **options,
+            )
+        )
+    except jwt.ExpiredSignatureError as exc:
+        raise ActorTokenError("actor_token_expired", "The actor token has expired.") from exc
+    except jwt.ImmatureSignatureError as exc:
+        raise ActorTokenError("actor_token_not_yet_valid", "The actor token is not valid yet.") from exc
+    except jwt.InvalidAudienceError as exc:
+        raise ActorTokenError("actor_token_aud", "The actor token is not meant for this server.") from exc
+    except jwt.InvalidIssuerError as exc:
+        raise ActorTokenError("actor_token_iss", "The actor token's issuer is wrong.") from exc
+    except jwt.MissingRequiredClaimError as exc:
+        raise ActorTokenError(
+            f"actor_token_missing_{exc.claim}", f"The actor token has no '{exc.claim}'."
+        ) from exc
+    except jwt.InvalidSignatureError as exc:
+        raise ActorTokenError(
+            "actor_token_signature", "The actor token's signature does not verify."
+        ) from exc
+    except (jwt.InvalidTokenError, ValueError, TypeError) as exc:
+        raise ActorTokenError("actor_token_invalid", "The actor token is invalid.") from exc
+
+
+def _usable_agent(agent: Agent | None) -> Agent:
+    if agent is None:
+        raise ActorTokenError("unknown_actor", "The actor is not registered.")
+    reason = agent.unusable_reason()
+    if reason is not None:
+        raise ActorTokenError(reason, "The actor is not available.")
+    return agent
+
+
+def _verify_issued(token: str, header: dict[str, Any], alg: str) -> VerifiedActor:
+    if header.get("typ") != ACCESS_TOKEN_TYP:
+        raise ActorTokenError("actor_token_typ", "The actor token is not an access token of this server.")
+    key = key_for_kid(str(header.get("kid", "")))
+    if key is None or key.alg != alg:
+        raise ActorTokenError("actor_token_kid", "The actor token's key is unknown.")
+    claims = _decode(token, key.public_key, alg, issuer=issuer(), options={"verify_aud": False})
+    if "act" in claims:
+        raise ActorTokenError("actor_token_is_delegated", "A delegated token cannot serve as an actor token.")
+    record = (
+        IssuedToken.objects.select_related("agent", "agent__credentials").filter(jti=claims["jti"]).first()
+    )
+    if record is None or record.kind != IssuedToken.KIND_ACTOR:
+        raise ActorTokenError("not_an_actor_token", "The token was not issued as an actor token.")
+    if record.revoked_at is not None:
+        raise ActorTokenError("actor_token_revoked", "The actor token has been revoked.")
+    agent = _usable_agent(record.agent)
+    credentials = agent.credentials
+    if (
+        claims["sub"] != agent.actor_id
+        or credentials is None
+        or claims.get("client_id") != credentials.client_id
+    ):
+        raise ActorTokenError("actor_token_sub", "The actor token does not name its agent.")
+    return VerifiedActor(agent=agent, kind="issued", jti=claims["jti"], claims=claims)
+
+
+def _verify_self_signed(
+    token: str, header: dict[str, Any], alg: str, actor_id: str, token_endpoint: str
+) -> VerifiedActor:
+    if header.get("typ") not in SELF_SIGNED_TYPS:
+        raise ActorTokenError("actor_token_typ", "A self-signed actor assertion must be typed JWT.")
+    agent = _usable_agent(Agent.objects.filter(actor_id=actor_id).first())
+    key = _agent_key(agent, header.get("kid"), alg)
+    claims = _decode(token, key, alg, issuer=actor_id, audience=[issuer(), token_endpoint])
+    if claims["sub"] != actor_id:
+        raise ActorTokenError("actor_token_sub", "A self-signed actor assertion needs iss = sub.")
+    if not isinstance(claims["jti"], str) or not 8 <= len(claims["jti"]) <= 255:
+        raise ActorTokenError("actor_token_jti", "The actor token's jti is not acceptable.")
+    now = timezone.now().timestamp()
+    skew = agent_obo_settings.CLOCK_SKEW_SECONDS
+    max_life = agent_obo_settings.ACTOR_ASSERTION_MAX_LIFETIME_SECONDS
+    if claims["exp"] - claims["iat"] > max_life or claims["exp"] > now + max_life + skew:
+        raise ActorTokenError("actor_token_lifetime", "A self-signed actor assertion may live five minutes.")
+    if claims["iat"] > now + skew:
+        raise ActorTokenError("actor_token_iat", "The actor token was issued in the future.")
+    _consume_jti(actor_id, claims["jti"], claims["exp"])
+    return VerifiedActor(agent=agent, kind="self_signed", jti=claims["jti"], claims=claims)
+
+
+def _consume_jti(actor_id: str, jti: str, exp: int) -> None:
+    """Record the assertion's jti; a second use (in any process) is a replay (RFC 7523 §3)."""
+    try:
+        with transaction.atomic():
+            UsedAssertion.objects.create(
+                issuer=actor_id, jti=jti, expires_at=datetime.fromtimestamp(exp + 60, tz=UTC)
+            )
+    except IntegrityError as exc:
+        raise ActorTokenError("actor_token_replayed", "The actor token has already been used.") from exc
+
+
+def _agent_key(agent: Agent, kid: Any, alg: str) -> Any:
+    """The agent's registered public key for ``kid`` (or its only key), matching ``alg``."""
+    keys = list((agent.jwks or {}).get("keys", [])) or _remote_jwks(agent)
+    if kid is not None:
+        keys = [k for k in keys if k.get("kid") == kid]
+    elif len(keys) != 1:
+        raise ActorTokenError("actor_token_kid", "The actor token must name its key (kid).")
+    if not keys:
+        raise ActorTokenError("actor_token_kid", "The actor token's key is not registered.")
+    jwk = keys[0]
+    if jwk.get("alg") not in (None, alg):
+        raise ActorTokenError("actor_token_alg", "The key is registered for another algorithm.")
+    if jwk.get("kty") not in ("RSA", "EC", "OKP") or "d" in jwk:
+        raise ActorTokenError("actor_token_kid", "The registered key is not an asymmetric public key.")
+    try:
+        return jwt.PyJWK(jwk, algorithm=alg).key
+    except (jwt.PyJWKError, jwt.InvalidKeyError, ValueError, TypeError) as exc:
+        raise ActorTokenError("actor_token_alg", "The key does not fit the token's algorithm.") from exc
+
+
+def _remote_jwks(agent: Agent) -> list[dict[str, Any]]:
+    """Fetch an agent's ``jwks_uri`` (timeout, size cap, cached in Django's cache)."""
+    if not agent.jwks_uri:
+        return []
+    cache_key = "agent_obo:jwks:" + hashlib.sha256(agent.jwks_uri.encode()).hexdigest()
+    cached = cache.get(cache_key)
+    if cached is not None:
+        return list(cached)
+    if not agent.jwks_uri.startswith(("https://", "http://")):
+        return []
+    try:
+        with urllib.request.urlopen(  # noqa: S310 - scheme checked above
+            agent.jwks_uri, timeout=agent_obo_settings.JWKS_FETCH_TIMEOUT_SECONDS
+        ) as response:
+            document = json.loads(response.read(256 * 1024))
+        keys = [k for k in document.get("keys", []) if isinstance(k, dict)]
+    except (OSError, ValueError, AttributeError) as exc:
+        log.warning("Could not fetch jwks_uri of %s: %s", agent.actor_id, exc)
+        raise ActorTokenError("actor_jwks_unavailable", "The actor's keys could not be fetched.") from exc
+    cache.set(cache_key, keys, agent_obo_settings.JWKS_CACHE_SECONDS)
+    return keys

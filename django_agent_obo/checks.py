@@ -1,0 +1,124 @@
+"""System checks ``agent_obo.E001``… naming the exact setting a site forgot or set unsafely."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.core import checks
+
+from .conf import agent_obo_settings
+
+VALIDATOR = "django_agent_obo.oauth.validator.AgentOBOValidator"
+SERVER = "django_agent_obo.oauth.server.AgentOBOServer"
+
+
+def _dot(name: str) -> Any:
+    from oauth2_provider.settings import oauth2_settings
+
+    return getattr(oauth2_settings, name)
+
+
+def _is(value: Any, dotted: str) -> bool:
+    """Whether a DOT class setting is ours or a subclass of ours."""
+    from django.utils.module_loading import import_string
+
+    try:
+        if isinstance(value, str):
+            value = import_string(value)
+        return isinstance(value, type) and issubclass(value, import_string(dotted))
+    except ImportError:
+        return False
+
+
+def check_settings(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
+    errors: list[checks.CheckMessage] = []
+    if not agent_obo_settings.ISSUER:
+        errors.append(
+            checks.Error(
+                "AGENT_OBO['ISSUER'] is not set.",
+                hint="Set AGENT_OBO = {'ISSUER': 'https://auth.example.com', ...}: the iss of every token.",
+                id="agent_obo.E001",
+            )
+        )
+    if not _is(_dot("OAUTH2_VALIDATOR_CLASS"), VALIDATOR):
+        errors.append(
+            checks.Error(
+                "DOT is not using the agent_obo validator.",
+                hint=f"Set OAUTH2_PROVIDER['OAUTH2_VALIDATOR_CLASS'] = '{VALIDATOR}'.",
+                id="agent_obo.E002",
+            )
+        )
+    if not _is(_dot("OAUTH2_SERVER_CLASS"), SERVER):
+        errors.append(
+            checks.Error(
+                "DOT is not using the agent_obo server class.",
+                hint=f"Set OAUTH2_PROVIDER['OAUTH2_SERVER_CLASS'] = '{SERVER}'.",
+                id="agent_obo.E003",
+            )
+        )
+    if _dot("PKCE_REQUIRED") is not True:
+        errors.append(
+            checks.Error(
+                "PKCE is not required.",
+                hint="Set OAUTH2_PROVIDER['PKCE_REQUIRED'] = True (RFC 9700 §2.1.1).",
+                id="agent_obo.E004",
+            )
+        )
+    if not _dot("COMPLIANT_BCP_RFC9700_PKCE_METHOD"):
+        errors.append(
+            checks.Error(
+                "The PKCE 'plain' method is allowed.",
+                hint="Set OAUTH2_PROVIDER['COMPLIANT_BCP_RFC9700_PKCE_METHOD'] = True (S256 only).",
+                id="agent_obo.E005",
+            )
+        )
+    errors.extend(_check_keys())
+    if not _dot("COMPLIANT_BCP_RFC9700_AUTHZ_RESPONSE_ISS"):
+        errors.append(
+            checks.Warning(
+                "Authorization responses do not carry iss (RFC 9207).",
+                hint="Set OAUTH2_PROVIDER['COMPLIANT_BCP_RFC9700_AUTHZ_RESPONSE_ISS'] = True.",
+                id="agent_obo.W001",
+            )
+        )
+    if (
+        _dot("OIDC_ISS_ENDPOINT")
+        and agent_obo_settings.ISSUER
+        and (_dot("OIDC_ISS_ENDPOINT").rstrip("/") != str(agent_obo_settings.ISSUER).rstrip("/"))
+    ):
+        errors.append(
+            checks.Error(
+                "OAUTH2_PROVIDER['OIDC_ISS_ENDPOINT'] differs from AGENT_OBO['ISSUER'].",
+                hint="Use the same issuer in both, or leave OIDC_ISS_ENDPOINT unset.",
+                id="agent_obo.E006",
+            )
+        )
+    return errors
+
+
+def _check_keys() -> list[checks.CheckMessage]:
+    from . import keys
+
+    try:
+        key = keys.signing_key()
+    except keys.KeyConfigurationError as exc:
+        level = checks.Warning if settings.DEBUG else checks.Error
+        return [
+            level(
+                str(exc),
+                hint="Run `manage.py rotate_signing_key` with AGENT_OBO['SIGNING_KEY_DIR'] set, "
+                "or put a PEM key in AGENT_OBO['SIGNING_KEYS'].",
+                id="agent_obo.E007",
+            )
+        ]
+    except (OSError, ValueError) as exc:
+        return [checks.Error(f"The signing key cannot be loaded: {exc}", id="agent_obo.E008")]
+    weakness = keys.key_weakness(key.private_key)
+    if weakness:
+        return [checks.Error(f"The signing key is too weak: {weakness}.", id="agent_obo.E009")]
+    return []
+
+
+def register() -> None:
+    checks.register(check_settings, checks.Tags.security)

@@ -1,0 +1,220 @@
+"""Grant, bind, claim, revoke, cascade, kill switch: each one transaction with its audit row.
+
+This is the only module that revokes. Revocation marks our :class:`IssuedToken` rows (the
+truth resource servers consult) and expires DOT's AccessToken rows and revokes their
+refresh tokens in bulk, so DOT's own introspection and bearer checks agree at once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db import transaction
+from django.db.models import QuerySet
+from django.utils import timezone
+from oauth2_provider.models import get_access_token_model, get_refresh_token_model
+from oauth2_provider.settings import oauth2_settings
+
+from . import audit
+from .models import Agent, AgentGrant, CodeBinding, IssuedToken
+
+
+def code_hash(code: str) -> str:
+    return hashlib.sha256(code.encode()).hexdigest()
+
+
+def bind_code(
+    *,
+    code: str,
+    application: Any,
+    user: Any,
+    scopes: list[str],
+    agent: Agent | None,
+    duration_seconds: int | None,
+    ip: str | None,
+) -> CodeBinding:
+    """Record consent and what a new code is bound to (draft -02 §4.3).
+
+    For an agent, the user's standing :class:`AgentGrant` is created, or widened and
+    renewed when a live one exists. Must run inside the transaction that saves DOT's Grant.
+    """
+    now = timezone.now()
+    grant = None
+    chain = [agent.actor_id] if agent else []
+    if agent is not None:
+        expires_at = now + timedelta(seconds=duration_seconds) if duration_seconds else None
+        grant = (
+            AgentGrant.objects.select_for_update()
+            .filter(user=user, agent=agent, application=application, revoked_at__isnull=True)
+            .first()
+        )
+        if grant is not None and not grant.is_live(now):
+            _end_grants(AgentGrant.objects.filter(pk=grant.pk), "grant_expired", now)
+            grant = None
+        if grant is None:
+            grant = AgentGrant.objects.create(
+                user=user, agent=agent, application=application, scope=" ".join(scopes), expires_at=expires_at
+            )
+        else:
+            grant.scope = " ".join(sorted(grant.scope_set | set(scopes)))
+            grant.expires_at = expires_at
+            grant.save(update_fields=["scope", "expires_at"])
+    audit.record(
+        "consent.granted",
+        user=user,
+        client_id=application.client_id,
+        actor_chain=chain,
+        scope=scopes,
+        ip=ip,
+        detail={"duration_seconds": duration_seconds} if agent else {},
+    )
+    binding = CodeBinding.objects.create(
+        code_hash=code_hash(code),
+        application=application,
+        user=user,
+        agent=agent,
+        agent_grant=grant,
+        scope=" ".join(scopes),
+        expires_at=now + timedelta(seconds=oauth2_settings.AUTHORIZATION_CODE_EXPIRE_SECONDS),
+    )
+    audit.record(
+        "code.issued", user=user, client_id=application.client_id, actor_chain=chain, scope=scopes, ip=ip
+    )
+    return binding
+
+
+class CodeReused(Exception):
+    """The code was already redeemed: RFC 6749 §4.1.2 says refuse and revoke its tokens."""
+
+    def __init__(self, binding: CodeBinding) -> None:
+        super().__init__("authorization code reused")
+        self.binding = binding
+
+
+def claim_code(code: str, application: Any) -> CodeBinding | None:
+    """Mark a code redeemed, atomically: of many concurrent redemptions exactly one wins.
+
+    The conditional UPDATE takes the row lock, so a concurrent claimer waits for the
+    winner's transaction and then matches nothing. Returns the binding (None for a code
+    issued before this app was installed); raises :class:`CodeReused` for a second use.
+    """
+    digest = code_hash(code)
+    claimed = CodeBinding.objects.filter(
+        code_hash=digest, application=application, redeemed_at__isnull=True
+    ).update(redeemed_at=timezone.now())
+    binding = (
+        CodeBinding.objects.select_related("agent", "agent_grant", "user")
+        .filter(code_hash=digest, application=application)
+        .first()
+    )
+    if binding is not None and not claimed:
+        raise CodeReused(binding)
+    return binding
+
+
+def revoke_code_descendants(binding: CodeBinding, ip: str | None) -> int:
+    """Revoke everything a reused code's first redemption issued (RFC 6749 §4.1.2)."""
+    with transaction.atomic():
+        return _revoke(IssuedToken.objects.filter(code_binding=binding), "code_reused", ip=ip)
+
+
+def _descendant_ids(roots: Iterable[int]) -> list[int]:
+    """All token ids in the lineage below (and including) ``roots``: exchanged tokens follow."""
+    found = list(roots)
+    frontier = list(found)
+    while frontier:
+        frontier = list(
+            IssuedToken.objects.filter(parent_id__in=frontier, revoked_at__isnull=True).values_list(
+                "id", flat=True
+            )
+        )
+        found.extend(frontier)
+    return found
+
+
+def _revoke(tokens: QuerySet[IssuedToken], reason: str, *, ip: str | None = None, user: Any = None) -> int:
+    """Revoke tokens and their descendants; expire DOT's rows; one ``token.revoked`` row."""
+    now = timezone.now()
+    roots = list(tokens.filter(revoked_at__isnull=True).values_list("id", flat=True))
+    if not roots:
+        return 0
+    ids = _descendant_ids(roots)
+    live = IssuedToken.objects.filter(id__in=ids, revoked_at__isnull=True)
+    dot_ids = list(live.exclude(access_token__isnull=True).values_list("access_token_id", flat=True))
+    jtis = list(live.values_list("jti", flat=True)[:50])
+    count = live.update(revoked_at=now)
+    if dot_ids:
+        get_access_token_model().objects.filter(pk__in=dot_ids).update(expires=now)
+        get_refresh_token_model().objects.filter(access_token_id__in=dot_ids, revoked__isnull=True).update(
+            revoked=now
+        )
+    audit.record("token.revoked", user=user, ip=ip, detail={"reason": reason, "count": count, "jti": jtis})
+    return count
+
+
+def _end_grants(grants: QuerySet[AgentGrant], reason: str, now: datetime) -> None:
+    grants.filter(revoked_at__isnull=True).update(revoked_at=now, revoke_reason=reason)
+
+
+def revoke_grant(
+    grant: AgentGrant, *, by: Any = None, reason: str = "user_revoked", ip: str | None = None
+) -> int:
+    """End a standing delegation and everything issued under it, at once."""
+    with transaction.atomic():
+        now = timezone.now()
+        locked = AgentGrant.objects.select_for_update().get(pk=grant.pk)
+        if locked.revoked_at is not None:
+            return 0
+        _end_grants(AgentGrant.objects.filter(pk=locked.pk), reason, now)
+        count = _revoke(IssuedToken.objects.filter(agent_grant=locked), reason, ip=ip, user=locked.user)
+        audit.record(
+            "grant.revoked",
+            user=locked.user,
+            client_id=locked.application.client_id,
+            actor_chain=[locked.agent.actor_id],
+            scope=locked.scope,
+            ip=ip,
+            detail={"by": by.get_username() if by is not None else "", "reason": reason, "tokens": count},
+        )
+        return count
+
+
+def revoke_token(token: IssuedToken, *, reason: str = "revoked", ip: str | None = None) -> int:
+    """Revoke one token (RFC 7009) and every token exchanged from it."""
+    with transaction.atomic():
+        return _revoke(IssuedToken.objects.filter(pk=token.pk), reason, ip=ip, user=token.user)
+
+
+def set_agent_active(agent: Agent, active: bool, *, by: Any = None, ip: str | None = None) -> int:
+    """The kill switch: disabling stops every token of the agent (and its chains) at once."""
+    with transaction.atomic():
+        locked = Agent.objects.select_for_update().get(pk=agent.pk)
+        if locked.is_active == active:
+            return 0
+        Agent.objects.filter(pk=locked.pk).update(is_active=active)
+        count = 0
+        if not active:
+            count = _revoke(IssuedToken.objects.filter(agent=locked), "agent_disabled", ip=ip)
+        audit.record(
+            "agent.enabled" if active else "agent.disabled",
+            user=by,
+            actor_chain=[locked.actor_id],
+            ip=ip,
+            detail={"tokens_revoked": count},
+        )
+        agent.is_active = active
+        return count
+
+
+def mark_dot_token_deleted(access_token_pk: Any) -> None:
+    """DOT revokes by deleting its AccessToken row; keep our record in step."""
+    IssuedToken.objects.filter(access_token_id=access_token_pk, revoked_at__isnull=True).update(
+        revoked_at=timezone.now()
+    )
+
+
+def touch_grant(grant: AgentGrant) -> None:
+    AgentGrant.objects.filter(pk=grant.pk).update(last_used_at=timezone.now())

@@ -1,0 +1,293 @@
+"""The server's signing keys: the active key, rotation, and the published JWK Set (RFC 7517).
+
+Keys come from two places, both outside the database:
+
+* ``AGENT_OBO["SIGNING_KEYS"]``: inline PEM keys (e.g. from the environment); the first
+  signs, the others are only published.
+* ``AGENT_OBO["SIGNING_KEY_DIR"]``: a key ring on disk (``keyring.json`` + one ``<kid>.pem``
+  per key, mode 0600) managed by ``rotate_signing_key``. A rotated-out key stays published
+  until every token it signed has expired.
+
+Parsed keys are cached per process and re-read when ``keyring.json`` changes, so every
+process behind a load balancer converges on the same ring without shared memory.
+"""
+
+from __future__ import annotations
+
+import base64
+import fcntl
+import hashlib
+import json
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+from jwt.algorithms import ECAlgorithm, OKPAlgorithm, RSAAlgorithm
+
+from .conf import agent_obo_settings
+
+SIGNING_ALGORITHMS = ("RS256", "ES256", "EdDSA")
+RING_FILE = "keyring.json"
+
+
+class KeyConfigurationError(RuntimeError):
+    """No usable signing key is configured."""
+
+
+@dataclass(frozen=True)
+class SigningKey:
+    kid: str
+    alg: str
+    private_key: Any
+    publish_until: float | None = None  # None: published while configured
+
+    @property
+    def public_key(self) -> Any:
+        return self.private_key.public_key()
+
+    def public_jwk(self) -> dict[str, Any]:
+        jwk = _to_jwk(self.public_key)
+        jwk.update({"kid": self.kid, "alg": self.alg, "use": "sig"})
+        return jwk
+
+
+def _to_jwk(public_key: Any) -> dict[str, Any]:
+    if isinstance(public_key, rsa.RSAPublicKey):
+        return dict(RSAAlgorithm.to_jwk(public_key, as_dict=True))
+    if isinstance(public_key, ec.EllipticCurvePublicKey):
+        return dict(ECAlgorithm.to_jwk(public_key, as_dict=True))
+    if isinstance(public_key, ed25519.Ed25519PublicKey):
+        return dict(OKPAlgorithm.to_jwk(public_key, as_dict=True))
+    raise KeyConfigurationError(f"Unsupported key type {type(public_key).__name__}")
+
+
+def thumbprint(public_key: Any) -> str:
+    """RFC 7638 JWK thumbprint, used as the ``kid`` of generated keys."""
+    jwk = _to_jwk(public_key)
+    required = {"RSA": ("e", "kty", "n"), "EC": ("crv", "kty", "x", "y"), "OKP": ("crv", "kty", "x")}
+    members = {k: jwk[k] for k in required[jwk["kty"]]}
+    digest = hashlib.sha256(json.dumps(members, separators=(",", ":"), sort_keys=True).encode()).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
+def generate_private_key(alg: str) -> Any:
+    if alg == "RS256":
+        return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    if alg == "ES256":
+        return ec.generate_private_key(ec.SECP256R1())
+    if alg == "EdDSA":
+        return ed25519.Ed25519PrivateKey.generate()
+    raise KeyConfigurationError(f"Unsupported signing algorithm {alg!r}; choose one of {SIGNING_ALGORITHMS}")
+
+
+def private_pem(private_key: Any) -> bytes:
+    return bytes(
+        private_key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+
+
+def key_weakness(private_key: Any) -> str | None:
+    """Why a key is too weak to sign with, or None."""
+    if isinstance(private_key, rsa.RSAPrivateKey) and private_key.key_size < 2048:
+        return f"RSA key of {private_key.key_size} bits (at least 2048 needed)"
+    if isinstance(private_key, ec.EllipticCurvePrivateKey) and private_key.curve.key_size < 256:
+        return f"EC key on {private_key.curve.name}"
+    return None
+
+
+def _alg_for(private_key: Any, wanted: str | None) -> str:
+    if isinstance(private_key, rsa.RSAPrivateKey):
+        return wanted if wanted in ("RS256", "RS384", "RS512", "PS256") else "RS256"
+    if isinstance(private_key, ec.EllipticCurvePrivateKey):
+        return "ES256"
+    if isinstance(private_key, ed25519.Ed25519PrivateKey):
+        return "EdDSA"
+    raise KeyConfigurationError(f"Unsupported private key type {type(private_key).__name__}")
+
+
+def _load_pem(pem: str | bytes) -> Any:
+    data = pem.encode() if isinstance(pem, str) else pem
+    return serialization.load_pem_private_key(data, password=None)
+
+
+# --- the key ring on disk -----------------------------------------------------------------
+
+
+def _ring_dir() -> Path | None:
+    folder = agent_obo_settings.SIGNING_KEY_DIR
+    return Path(folder) if folder else None
+
+
+def _read_ring(folder: Path) -> dict[str, Any]:
+    path = folder / RING_FILE
+    if not path.exists():
+        return {"active": None, "keys": []}
+    return dict(json.loads(path.read_text()))
+
+
+def _write_ring(folder: Path, ring: dict[str, Any]) -> None:
+    tmp = folder / (RING_FILE + ".tmp")
+    tmp.write_text(json.dumps(ring, indent=2))
+    os.replace(tmp, folder / RING_FILE)
+
+
+class _RingLock:
+    """An exclusive file lock so concurrent processes never write the ring at once."""
+
+    def __init__(self, folder: Path) -> None:
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self.fd = os.open(folder / ".lock", os.O_CREAT | os.O_RDWR, 0o600)
+
+    def __enter__(self) -> _RingLock:
+        fcntl.flock(self.fd, fcntl.LOCK_EX)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        fcntl.flock(self.fd, fcntl.LOCK_UN)
+        os.close(self.fd)
+
+
+def _max_token_lifetime() -> int:
+    from oauth2_provider.settings import oauth2_settings
+
+    return int(
+        max(
+            oauth2_settings.ACCESS_TOKEN_EXPIRE_SECONDS,
+            agent_obo_settings.AGENT_ACCESS_TOKEN_EXPIRE_SECONDS,
+            agent_obo_settings.ACTOR_TOKEN_EXPIRE_SECONDS,
+        )
+        + agent_obo_settings.CLOCK_SKEW_SECONDS
+    )
+
+
+def rotate(alg: str | None = None) -> tuple[SigningKey, list[str]]:
+    """Create a new active key in the ring; retire the old one; drop keys past publication.
+
+    The retired key stays published until every token it signed has expired. Returns the
+    new key and the kids removed from the ring.
+    """
+    folder = _ring_dir()
+    if folder is None:
+        raise KeyConfigurationError("AGENT_OBO['SIGNING_KEY_DIR'] is not set; nowhere to keep a key ring.")
+    with _RingLock(folder):
+        result = _rotate_locked(folder, alg or agent_obo_settings.SIGNING_ALGORITHM)
+    clear_cache()
+    return result
+
+
+def _rotate_locked(folder: Path, alg: str) -> tuple[SigningKey, list[str]]:
+    private_key = generate_private_key(alg)
+    kid = thumbprint(private_key.public_key())
+    now = time.time()
+    ring = _read_ring(folder)
+    for entry in ring["keys"]:
+        if entry["kid"] == ring["active"] and entry.get("publish_until") is None:
+            entry["publish_until"] = now + _max_token_lifetime()
+    removed = [e["kid"] for e in ring["keys"] if e.get("publish_until") and e["publish_until"] < now]
+    ring["keys"] = [e for e in ring["keys"] if e["kid"] not in removed]
+    fd = os.open(folder / f"{kid}.pem", os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(private_pem(private_key))
+    ring["keys"].append({"kid": kid, "alg": alg, "created_at": now, "publish_until": None})
+    ring["active"] = kid
+    _write_ring(folder, ring)
+    for old in removed:
+        (folder / f"{old}.pem").unlink(missing_ok=True)
+    return SigningKey(kid=kid, alg=alg, private_key=private_key), removed
+
+
+def _ensure_ring(folder: Path) -> None:
+    """Create the first key when the site asked for it (development, the demo)."""
+    if (folder / RING_FILE).exists() or not agent_obo_settings.AUTO_CREATE_SIGNING_KEY:
+        return
+    with _RingLock(folder):
+        if not (folder / RING_FILE).exists():
+            _rotate_locked(folder, agent_obo_settings.SIGNING_ALGORITHM)
+
+
+# --- the cached view of all keys ----------------------------------------------------------
+
+_cache: dict[str, Any] = {}
+
+
+def clear_cache() -> None:
+    _cache.clear()
+
+
+def _ring_stamp(folder: Path | None) -> int | None:
+    if folder is None:
+        return None
+    try:
+        return (folder / RING_FILE).stat().st_mtime_ns
+    except FileNotFoundError:
+        return None
+
+
+def _load_all() -> tuple[SigningKey | None, list[SigningKey]]:
+    folder = _ring_dir()
+    if folder is not None:
+        _ensure_ring(folder)
+    stamp = (_ring_stamp(folder), id(agent_obo_settings.SIGNING_KEYS))
+    if _cache.get("stamp") == stamp:
+        return _cache["active"], _cache["keys"]
+    active: SigningKey | None = None
+    keys: list[SigningKey] = []
+    for index, spec in enumerate(agent_obo_settings.SIGNING_KEYS or []):
+        if "private_key_file" in spec:
+            private_key = _load_pem(Path(spec["private_key_file"]).read_bytes())
+        else:
+            private_key = _load_pem(spec["private_key"])
+        key = SigningKey(
+            kid=spec.get("kid") or thumbprint(private_key.public_key()),
+            alg=_alg_for(private_key, spec.get("alg")),
+            private_key=private_key,
+        )
+        keys.append(key)
+        if index == 0:
+            active = key
+    if folder is not None:
+        ring = _read_ring(folder)
+        now = time.time()
+        for entry in ring["keys"]:
+            if entry.get("publish_until") and entry["publish_until"] < now:
+                continue
+            private_key = _load_pem((folder / f"{entry['kid']}.pem").read_bytes())
+            key = SigningKey(entry["kid"], entry["alg"], private_key, entry.get("publish_until"))
+            keys.append(key)
+            if active is None and entry["kid"] == ring["active"]:
+                active = key
+    _cache.update(stamp=stamp, active=active, keys=keys, by_kid={k.kid: k for k in keys})
+    return active, keys
+
+
+def signing_key() -> SigningKey:
+    """The key new tokens are signed with."""
+    active, _ = _load_all()
+    if active is None:
+        raise KeyConfigurationError(
+            "No signing key: set AGENT_OBO['SIGNING_KEYS'] or AGENT_OBO['SIGNING_KEY_DIR'] "
+            "and run `manage.py rotate_signing_key`."
+        )
+    return active
+
+
+def published_keys() -> list[SigningKey]:
+    return _load_all()[1]
+
+
+def key_for_kid(kid: str) -> SigningKey | None:
+    """A key this server already trusts, by ``kid`` (never from a token's own headers)."""
+    _load_all()
+    found: SigningKey | None = _cache.get("by_kid", {}).get(kid)
+    return found
+
+
+def jwks_document() -> dict[str, Any]:
+    """The public JWK Set served at the JWKS endpoint (RFC 7517 §5)."""
+    return {"keys": [key.public_jwk() for key in published_keys()]}

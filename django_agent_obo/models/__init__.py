@@ -1,0 +1,8 @@
+"""Models of the agent delegation registry (see docs/architecture.md)."""
+
+from .agents import Agent
+from .audit import AuditEvent
+from .grants import AgentGrant, CodeBinding, IssuedToken
+from .replay import UsedAssertion
+
+__all__ = ["Agent", "AgentGrant", "AuditEvent", "CodeBinding", "IssuedToken", "UsedAssertion"]

@@ -1,0 +1,84 @@
+"""The agent registry: who an actor is and what it may be granted."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.core.validators import RegexValidator
+from django.db import models
+from django.utils import timezone
+from oauth2_provider.settings import oauth2_settings
+
+actor_id_validator = RegexValidator(
+    r"^[\x21-\x7e]{1,255}$",
+    "An actor id is 1 to 255 printable ASCII characters without spaces.",
+)
+
+
+class Agent(models.Model):
+    """An AI agent that acts on behalf of users and stays visible as itself.
+
+    ``actor_id`` is the value that appears in ``requested_actor`` (draft -02 §4.1), in the
+    ``sub`` of the agent's actor tokens and in ``act.sub`` of delegated tokens (RFC 8693 §4.1).
+    """
+
+    actor_id = models.CharField(max_length=255, unique=True, validators=[actor_id_validator])
+    name = models.CharField(max_length=200)
+    publisher = models.CharField(max_length=200, blank=True)
+    description = models.TextField(blank=True)
+    logo_uri = models.URLField(blank=True)
+    is_active = models.BooleanField(default=True, help_text="Kill switch: off stops every token at once.")
+    valid_until = models.DateTimeField(null=True, blank=True)
+    allowed_clients: models.ManyToManyField[Any, Any] = models.ManyToManyField(
+        oauth2_settings.APPLICATION_MODEL,
+        blank=True,
+        related_name="runnable_agents",
+        help_text="Client applications that may run this agent (requested_actor).",
+    )
+    allowed_scopes = models.TextField(
+        blank=True, help_text="Space-separated scopes this agent may ever be granted."
+    )
+    credentials = models.OneToOneField(
+        oauth2_settings.APPLICATION_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="agent_identity",
+        help_text="The agent's own confidential client: client_credentials yields its actor token.",
+    )
+    jwks = models.JSONField(
+        null=True, blank=True, help_text="Public keys for self-signed actor assertions (RFC 7517 JWK Set)."
+    )
+    jwks_uri = models.URLField(blank=True, help_text="Where the agent publishes its JWK Set.")
+    accepts_delegation_from = models.ManyToManyField(
+        "self",
+        symmetrical=False,
+        blank=True,
+        related_name="may_delegate_to",
+        help_text="Agents whose tokens this agent may receive by token exchange (RFC 8693).",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["actor_id"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.actor_id})"
+
+    @property
+    def scope_set(self) -> set[str]:
+        return set(self.allowed_scopes.split())
+
+    def is_usable(self, now: datetime | None = None) -> bool:
+        """Active and not past ``valid_until``: the only test every path applies."""
+        now = now or timezone.now()
+        return self.is_active and (self.valid_until is None or self.valid_until > now)
+
+    def unusable_reason(self, now: datetime | None = None) -> str | None:
+        if not self.is_active:
+            return "agent_disabled"
+        if self.valid_until is not None and self.valid_until <= (now or timezone.now()):
+            return "agent_expired"
+        return None

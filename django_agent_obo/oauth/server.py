@@ -1,0 +1,33 @@
+"""The oauthlib server class (DOT's ``OAUTH2_SERVER_CLASS``) with our checks wired in."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from oauthlib.common import generate_token
+from oauthlib.oauth2 import Server
+
+from ..tokens import generate_access_token, lifetime
+
+
+class AgentOBOServer(Server):
+    """oauthlib's all-grants server, signing RFC 9068 JWTs and checking actors.
+
+    Access tokens always come from :func:`~django_agent_obo.tokens.generate_access_token`
+    with :func:`~django_agent_obo.tokens.lifetime`; refresh tokens stay opaque random strings.
+    """
+
+    def __init__(self, request_validator: Any, *args: Any, **kwargs: Any) -> None:
+        kwargs["token_expires_in"] = lifetime
+        kwargs["token_generator"] = generate_access_token
+        kwargs["refresh_token_generator"] = kwargs.get("refresh_token_generator") or (
+            lambda request: generate_token()
+        )
+        super().__init__(request_validator, *args, **kwargs)
+        for grant in (self.auth_grant, self.credentials_grant, self.refresh_grant, self.password_grant):
+            grant.custom_validators.pre_token.append(request_validator.reject_duplicate_parameters)
+        self.auth_grant.custom_validators.post_token.append(request_validator.bind_actor_to_token_request)
+        self.credentials_grant.custom_validators.post_token.append(
+            request_validator.classify_client_credentials
+        )
+        self.refresh_grant.custom_validators.post_token.append(request_validator.continue_lineage_on_refresh)

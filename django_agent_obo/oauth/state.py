@@ -1,0 +1,34 @@
+"""Per-request state shared by the token view and the validator (a context variable).
+
+oauthlib turns every refusal into a response, so the view cannot see *why* a request was
+refused; the validator writes the reason here and the view audits it after rollback.
+"""
+
+from __future__ import annotations
+
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class TokenRequestState:
+    ip: str | None = None
+    reason: str = ""
+    user: Any = None
+    client_id: str = ""
+    actor_chain: list[str] = field(default_factory=list)
+    scope: str = ""
+    reused_binding: Any = None
+
+
+current: ContextVar[TokenRequestState | None] = ContextVar("agent_obo_token_request", default=None)
+
+
+def note(**values: Any) -> None:
+    """Remember facts about the current token request for its audit row (no-op outside one)."""
+    state = current.get()
+    if state is None:
+        return
+    for name, value in values.items():
+        setattr(state, name, value)

@@ -1,0 +1,296 @@
+"""A thin OAuth2Validator subclass: connects oauthlib's grant flow to our modules.
+
+Where each rule lives: the code claim and binding in ``delegation``, the actor proof in
+``actors``, the claims in ``tokens``; this class only calls them at the right moment and
+turns their refusals into OAuth errors (RFC 6749 §5.2) with an audit reason.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NoReturn
+
+from django.utils import timezone
+from oauth2_provider.models import get_grant_model
+from oauth2_provider.oauth2_validators import OAuth2Validator
+from oauthlib.oauth2.rfc6749 import errors
+
+from .. import audit, delegation
+from ..actors import ActorTokenError, verify_actor_token
+from ..conf import agent_obo_settings
+from ..models import Agent, IssuedToken
+from ..tokens import SignedToken, TokenContext
+from . import state
+
+SINGLE_VALUED = (
+    "grant_type",
+    "code",
+    "code_verifier",
+    "redirect_uri",
+    "scope",
+    "actor_token",
+    "actor_token_type",
+    "refresh_token",
+    "subject_token",
+    "subject_token_type",
+    "requested_token_type",
+)
+
+
+def refuse(error_class: type[errors.OAuth2Error], reason: str, description: str, request: Any) -> NoReturn:
+    """Raise an OAuth error and remember the machine-readable reason for the audit row."""
+    state.note(reason=reason)
+    raise error_class(description=description, request=request)
+
+
+class AgentOBOValidator(OAuth2Validator):
+    """DOT's validator plus actor binding, actor proof, JWT recording and cascade revocation."""
+
+    # --- every grant -------------------------------------------------------------------
+
+    def reject_duplicate_parameters(self, request: Any) -> None:
+        """oauthlib keeps the last of repeated parameters; a repeated one is an error (RFC 6749 §3.2)."""
+        seen: set[str] = set()
+        for name, _value in request.decoded_body or []:
+            if name in SINGLE_VALUED and name in seen:
+                refuse(
+                    errors.InvalidRequestError, "duplicate_parameter", f"Duplicate {name} parameter.", request
+                )
+            seen.add(name)
+
+    def actor_token_param(self, request: Any) -> tuple[str | None, str | None]:
+        return getattr(request, "actor_token", None), getattr(request, "actor_token_type", None)
+
+    def prove_actor(self, request: Any, expected: Agent) -> None:
+        """Verify the presented actor token and that it names ``expected`` (draft -02 §5.2)."""
+        token, token_type = self.actor_token_param(request)
+        if not token:
+            refuse(errors.InvalidRequestError, "actor_token_missing", "actor_token is required.", request)
+        try:
+            verified = verify_actor_token(str(token), token_type, self._token_endpoint(request))
+        except ActorTokenError as exc:
+            refuse(errors.InvalidGrantError, exc.reason, exc.description, request)
+        if verified.agent.pk != expected.pk:
+            refuse(
+                errors.InvalidGrantError, "actor_mismatch", "The actor token names another actor.", request
+            )
+
+    def _token_endpoint(self, request: Any) -> str:
+        from django.urls import reverse
+
+        from ..tokens import issuer
+
+        path = reverse("oauth2_provider:token")
+        return issuer() + path if not path.startswith("http") else path
+
+    # --- authorization code: claim, bind, prove -----------------------------------------
+
+    def save_authorization_code(
+        self, client_id: str, code: dict[str, Any], request: Any, *args: Any, **kwargs: Any
+    ) -> None:
+        super().save_authorization_code(client_id, code, request, *args, **kwargs)
+        actor_id = getattr(request, "agent_obo_actor_id", None)
+        delegation.bind_code(
+            code=code["code"],
+            application=request.client,
+            user=request.user,
+            scopes=list(request.scopes),
+            agent=Agent.objects.get(actor_id=actor_id) if actor_id else None,
+            duration_seconds=getattr(request, "agent_obo_duration", None),
+            ip=audit.client_ip(request),
+        )
+
+    def validate_code(
+        self, client_id: str, code: str, client: Any, request: Any, *args: Any, **kwargs: Any
+    ) -> bool:
+        """Claim the code before anything is minted, so concurrent redemptions cannot both win."""
+        state.note(client_id=client.client_id)
+        try:
+            binding = delegation.claim_code(code, client)
+        except delegation.CodeReused as exc:
+            state.note(
+                reason="code_reused",
+                reused_binding=exc.binding,
+                user=exc.binding.user,
+                actor_chain=[exc.binding.agent.actor_id] if exc.binding.agent else [],
+            )
+            return False
+        if binding is None:
+            # A code from before this app was installed: lock DOT's row instead.
+            get_grant_model().objects.select_for_update().filter(code=code, application=client).exists()
+        valid = bool(super().validate_code(client_id, code, client, request, *args, **kwargs))
+        if not valid:
+            state.note(reason="invalid_code")
+            return False
+        request.agent_obo_binding = binding
+        if binding is not None:
+            state.note(user=binding.user, actor_chain=[binding.agent.actor_id] if binding.agent else [])
+        return True
+
+    def bind_actor_to_token_request(self, request: Any) -> None:
+        """Post-token check of the authorization_code grant (draft -02 §5)."""
+        binding = getattr(request, "agent_obo_binding", None)
+        token, _ = self.actor_token_param(request)
+        if binding is None or binding.agent is None:
+            if token:
+                refuse(
+                    errors.InvalidGrantError,
+                    "actor_token_for_plain_code",
+                    "This authorization code was not issued for an actor.",
+                    request,
+                )
+            request.agent_obo_context = TokenContext(kind=IssuedToken.KIND_USER, code_binding=binding)
+        else:
+            agent = binding.agent
+            self.prove_actor(request, agent)
+            grant = binding.agent_grant
+            reason = grant.dead_reason() if grant is not None else "grant_missing"
+            if reason is not None:
+                refuse(errors.InvalidGrantError, reason, "The delegation has ended.", request)
+            request.agent_obo_context = TokenContext(
+                kind=IssuedToken.KIND_DELEGATED,
+                agent=agent,
+                agent_grant=grant,
+                code_binding=binding,
+                actor_chain=[agent.actor_id],
+                max_expires_at=grant.expires_at,
+            )
+        # RFC 8707: settle the audience before the token is signed.
+        self._check_and_set_request_resource(request)
+
+    # --- client credentials: an agent proving itself --------------------------------------
+
+    def classify_client_credentials(self, request: Any) -> None:
+        token, _ = self.actor_token_param(request)
+        if token:
+            refuse(
+                errors.InvalidRequestError,
+                "actor_token_not_allowed",
+                "actor_token is not used with this grant type.",
+                request,
+            )
+        agent = Agent.objects.filter(credentials=request.client).first()
+        if agent is None:
+            request.agent_obo_context = TokenContext(kind=IssuedToken.KIND_CLIENT)
+        else:
+            reason = agent.unusable_reason()
+            if reason is not None:
+                refuse(errors.UnauthorizedClientError, reason, "This agent is not available.", request)
+            state.note(actor_chain=[agent.actor_id])
+            request.agent_obo_context = TokenContext(kind=IssuedToken.KIND_ACTOR, agent=agent)
+        self._check_and_set_request_resource(request)
+
+    # --- refresh: the delegation and the actor carry over ----------------------------------
+
+    def continue_lineage_on_refresh(self, request: Any) -> None:
+        """A refreshed agent token keeps ``act``; the grant must be alive and the agent re-proven."""
+        refresh = getattr(request, "refresh_token_instance", None)
+        origin = (
+            IssuedToken.objects.select_related("agent", "agent_grant").filter(refresh_token=refresh).first()
+            if refresh is not None
+            else None
+        )
+        token, _ = self.actor_token_param(request)
+        if origin is None or origin.kind != IssuedToken.KIND_DELEGATED:
+            if token:
+                refuse(
+                    errors.InvalidGrantError,
+                    "actor_token_for_plain_token",
+                    "This refresh token was not issued for an actor.",
+                    request,
+                )
+            kind = origin.kind if origin is not None else IssuedToken.KIND_USER
+            request.agent_obo_context = TokenContext(kind=kind)
+            return
+        agent, grant = origin.agent, origin.agent_grant
+        assert agent is not None
+        state.note(user=origin.user, actor_chain=origin.actor_chain)
+        reason = agent.unusable_reason() or (grant.dead_reason() if grant is not None else "grant_missing")
+        if reason is not None:
+            refuse(errors.InvalidGrantError, reason, "The delegation has ended.", request)
+        if agent_obo_settings.REFRESH_REQUIRES_ACTOR_TOKEN:
+            self.prove_actor(request, agent)
+        assert grant is not None
+        request.agent_obo_context = TokenContext(
+            kind=IssuedToken.KIND_DELEGATED,
+            agent=agent,
+            agent_grant=grant,
+            actor_chain=list(origin.actor_chain),
+            max_expires_at=grant.expires_at,
+        )
+
+    # --- recording what was issued ---------------------------------------------------------
+
+    def _create_access_token(
+        self, expires: Any, request: Any, token: dict[str, Any], source_refresh_token: Any = None
+    ) -> Any:
+        access_token = super()._create_access_token(expires, request, token, source_refresh_token)
+        signed: SignedToken | None = getattr(request, "agent_obo_signed", None)
+        if signed is None:  # a generator other than ours signed it; nothing to record
+            return access_token
+        context, claims = signed.context, signed.claims
+        record = IssuedToken.objects.create(
+            jti=signed.jti,
+            token_checksum=access_token.token_checksum,
+            kind=context.kind,
+            access_token=access_token,
+            user=request.user
+            if context.kind in (IssuedToken.KIND_USER, IssuedToken.KIND_DELEGATED)
+            else None,
+            application=request.client,
+            agent=context.agent,
+            agent_grant=context.agent_grant,
+            code_binding=context.code_binding,
+            parent=context.parent,
+            actor_chain=context.actor_chain,
+            scope=claims["scope"],
+            audience=[claims["aud"]] if isinstance(claims["aud"], str) else claims["aud"],
+            issued_at=timezone.now(),
+            expires_at=expires,
+        )
+        request.agent_obo_record = record
+        if context.agent_grant is not None:
+            delegation.touch_grant(context.agent_grant)
+        chain = context.actor_chain or ([context.agent.actor_id] if context.agent else [])
+        event = {"refresh_token": "token.refreshed"}.get(request.grant_type, "token.issued")
+        if context.parent is not None:
+            event = "token.exchanged"
+        audit.record(
+            event,
+            user=record.user,
+            client_id=request.client.client_id,
+            actor_chain=chain,
+            scope=claims["scope"],
+            jti=signed.jti,
+            ip=audit.client_ip(request),
+            detail={"kind": context.kind, "aud": claims["aud"], "grant_type": request.grant_type},
+        )
+        return access_token
+
+    def _create_refresh_token(
+        self, request: Any, refresh_token_code: str, access_token: Any, previous_refresh_token: Any
+    ) -> Any:
+        refresh_token = super()._create_refresh_token(
+            request, refresh_token_code, access_token, previous_refresh_token
+        )
+        record = getattr(request, "agent_obo_record", None)
+        if record is not None:
+            IssuedToken.objects.filter(pk=record.pk).update(refresh_token=refresh_token)
+        return refresh_token
+
+    # --- RFC 7009 revocation cascades down the lineage ----------------------------------------
+
+    def revoke_token(
+        self, token: str, token_type_hint: str | None, request: Any, *args: Any, **kwargs: Any
+    ) -> None:
+        import hashlib
+
+        checksum = hashlib.sha256(token.encode("utf-8")).hexdigest()
+        client_pk = getattr(request.client, "pk", None)
+        record = (
+            IssuedToken.objects.filter(token_checksum=checksum, application_id=client_pk).first()
+            if client_pk is not None
+            else None
+        )
+        if record is not None:
+            delegation.revoke_token(record, reason="client_revoked", ip=audit.client_ip(request))
+        super().revoke_token(token, token_type_hint, request, *args, **kwargs)

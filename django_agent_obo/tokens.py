@@ -1,0 +1,153 @@
+"""RFC 9068 JWT access tokens: claims (incl. the ``act`` chain), signing, and DOT's generator hook.
+
+DOT calls :func:`generate_access_token` (its ``ACCESS_TOKEN_GENERATOR`` setting) with the
+oauthlib request once the grant has been validated. What the token is *for* (a user, an
+agent acting for a user, an agent proving itself, a bare client) arrives on the request as
+a :class:`TokenContext` set by the validator; the claims follow from it.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import jwt
+from django.utils import timezone
+
+from .adapter import get_adapter
+from .conf import agent_obo_settings
+from .keys import signing_key
+from .models import Agent, AgentGrant, CodeBinding, IssuedToken
+
+ACCESS_TOKEN_TYP = "at+jwt"  # RFC 9068 §2.1
+RESERVED_CLAIMS = frozenset(
+    {"iss", "sub", "aud", "exp", "iat", "nbf", "jti", "client_id", "azp", "scope", "act", "auth_time"}
+)
+
+
+@dataclass
+class TokenContext:
+    """What the validator decided a token is for; read by the generator and the recorder."""
+
+    kind: str
+    agent: Agent | None = None
+    agent_grant: AgentGrant | None = None
+    code_binding: CodeBinding | None = None
+    parent: IssuedToken | None = None
+    actor_chain: list[str] = field(default_factory=list)
+    audience: list[str] | None = None  # None: from RFC 8707 `resource` or the default
+    max_expires_at: datetime | None = None
+
+
+@dataclass
+class SignedToken:
+    """A token the generator signed, waiting for DOT to store it (then recorded by jti)."""
+
+    jti: str
+    claims: dict[str, Any]
+    context: TokenContext
+
+
+def nest_act(chain: list[str]) -> dict[str, Any] | None:
+    """``["c", "b", "a"]`` → ``{"sub": "c", "act": {"sub": "b", "act": {"sub": "a"}}}`` (RFC 8693 §4.1)."""
+    act: dict[str, Any] | None = None
+    for actor_id in reversed(chain):
+        act = {"sub": actor_id, **({"act": act} if act else {})}
+    return act
+
+
+def flatten_act(act: Any, max_depth: int = 32) -> list[str]:
+    """The inverse of :func:`nest_act`; refuses malformed or absurdly deep chains."""
+    chain: list[str] = []
+    while act is not None:
+        if not isinstance(act, dict) or not isinstance(act.get("sub"), str) or len(chain) >= max_depth:
+            raise ValueError("malformed act claim")
+        chain.append(act["sub"])
+        act = act.get("act")
+    return chain
+
+
+def issuer() -> str:
+    value = agent_obo_settings.ISSUER
+    if not value:
+        raise RuntimeError("AGENT_OBO['ISSUER'] is not set")
+    return str(value).rstrip("/")
+
+
+def default_audience() -> list[str]:
+    value = agent_obo_settings.DEFAULT_AUDIENCE or issuer()
+    return [value] if isinstance(value, str) else list(value)
+
+
+def sign(claims: dict[str, Any]) -> str:
+    key = signing_key()
+    return jwt.encode(
+        claims, key.private_key, algorithm=key.alg, headers={"kid": key.kid, "typ": ACCESS_TOKEN_TYP}
+    )
+
+
+def build_claims(request: Any, context: TokenContext, now: int) -> dict[str, Any]:
+    client = request.client
+    exp = now + int(request.expires_in)
+    audience = context.audience or list(getattr(request, "resource", None) or []) or default_audience()
+    if context.kind == IssuedToken.KIND_ACTOR:
+        assert context.agent is not None
+        subject = context.agent.actor_id
+    elif request.user is not None and context.kind != IssuedToken.KIND_CLIENT:
+        subject = get_adapter().get_subject(request.user)
+    else:
+        subject = client.client_id
+    claims: dict[str, Any] = {
+        "iss": issuer(),
+        "sub": subject,
+        "aud": audience[0] if len(audience) == 1 else audience,
+        "client_id": client.client_id,
+        "azp": client.client_id,
+        "scope": " ".join(request.scopes or []),
+        "iat": now,
+        "exp": exp,
+        "jti": secrets.token_urlsafe(24),
+    }
+    last_login = getattr(request.user, "last_login", None) if context.kind != IssuedToken.KIND_ACTOR else None
+    if last_login is not None:
+        claims["auth_time"] = int(last_login.timestamp())
+    act = nest_act(context.actor_chain)
+    if act is not None:
+        claims["act"] = act
+    for name, value in get_adapter().extra_claims(request).items():
+        if name not in RESERVED_CLAIMS:
+            claims[name] = value
+    return claims
+
+
+def lifetime(request: Any) -> int:
+    """Seconds until expiry (oauthlib's ``expires_in`` callable): agent tokens are shorter,
+    and no token outlives the delegation or the subject token it derives from."""
+    from oauth2_provider.settings import oauth2_settings
+
+    context: TokenContext | None = getattr(request, "agent_obo_context", None)
+    if context is None or context.kind == IssuedToken.KIND_USER or context.kind == IssuedToken.KIND_CLIENT:
+        return int(oauth2_settings.ACCESS_TOKEN_EXPIRE_SECONDS)
+    if context.kind == IssuedToken.KIND_ACTOR:
+        seconds = int(agent_obo_settings.ACTOR_TOKEN_EXPIRE_SECONDS)
+    else:
+        seconds = int(agent_obo_settings.AGENT_ACCESS_TOKEN_EXPIRE_SECONDS)
+    if context.max_expires_at is not None:
+        remaining = int((context.max_expires_at - timezone.now()).total_seconds())
+        seconds = max(1, min(seconds, remaining))
+    return seconds
+
+
+def generate_access_token(request: Any) -> str:
+    """DOT ``ACCESS_TOKEN_GENERATOR``: sign the JWT and leave it on the request for recording."""
+    import time
+
+    context: TokenContext | None = getattr(request, "agent_obo_context", None)
+    if context is None:
+        context = TokenContext(kind=IssuedToken.KIND_USER if request.user else IssuedToken.KIND_CLIENT)
+    claims = build_claims(request, context, int(time.time()))
+    token = sign(claims)
+    request.agent_obo_signed = SignedToken(jti=claims["jti"], claims=claims, context=context)
+    return token

@@ -1,0 +1,38 @@
+"""URL patterns, separately includable.
+
+* ``oauth2_urlpatterns``: DOT's protocol routes with our authorization and token views and a
+  JWKS route; include under a prefix with the ``oauth2_provider`` namespace.
+* ``metadata_urlpatterns``: RFC 8414 / RFC 9728 documents; include at the site root.
+"""
+
+from django.urls import include, path
+from oauth2_provider import views as dot_views
+
+from .oauth import views
+
+app_name = "oauth2_provider"
+
+oauth2_urlpatterns = [
+    path("authorize/", views.AgentAuthorizationView.as_view(), name="authorize"),
+    path("token/", views.AgentTokenView.as_view(), name="token"),
+    path("revoke_token/", dot_views.RevokeTokenView.as_view(), name="revoke-token"),
+    path("introspect/", dot_views.IntrospectTokenView.as_view(), name="introspect"),
+    path("jwks/", views.JwksView.as_view(), name="jwks"),
+]
+
+metadata_urlpatterns = [
+    path(
+        ".well-known/oauth-authorization-server",
+        views.AgentServerMetadataView.as_view(),
+        name="oauth-server-metadata",
+    ),
+    path(
+        ".well-known/oauth-protected-resource",
+        dot_views.OAuthProtectedResourceMetadataView.as_view(),
+        name="oauth-resource-metadata",
+    ),
+]
+
+# `path("", include("django_agent_obo.urls"))` at the site root mounts the metadata at
+# /.well-known/ and the protocol endpoints under /o/, all in the oauth2_provider namespace.
+urlpatterns = [*metadata_urlpatterns, path("o/", include(oauth2_urlpatterns))]

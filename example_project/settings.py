@@ -1,0 +1,114 @@
+"""Settings of the example project: a DOT authorization server with django_agent_obo, and a demo API.
+
+Environment: OBO_ISSUER (default http://127.0.0.1:8000), DATABASE_URL (default: SQLite in
+var/), DJANGO_SECRET_KEY, DJANGO_DEBUG.
+"""
+
+import os
+from pathlib import Path
+
+import dj_database_url
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(os.environ.get("OBO_VAR_DIR", BASE_DIR / "var"))
+
+SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "example-project-not-for-production")
+DEBUG = os.environ.get("DJANGO_DEBUG", "1") == "1"
+ALLOWED_HOSTS = ["127.0.0.1", "localhost", "testserver", *os.environ.get("DJANGO_ALLOWED_HOSTS", "").split()]
+
+OBO_ISSUER = os.environ.get("OBO_ISSUER", "http://127.0.0.1:8000").rstrip("/")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "oauth2_provider",
+    "django_agent_obo",
+    "example_project.calendar_api",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "example_project.urls"
+WSGI_APPLICATION = "example_project.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "example_project" / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ]
+        },
+    }
+]
+
+_sqlite = f"sqlite:///{VAR_DIR / 'db.sqlite3'}"
+DATABASES = {"default": dj_database_url.parse(os.environ.get("DATABASE_URL") or _sqlite, conn_max_age=0)}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # IMMEDIATE transactions: a writer takes the lock up front, so concurrent token
+    # requests queue instead of failing to upgrade a read lock.
+    DATABASES["default"]["OPTIONS"] = {"transaction_mode": "IMMEDIATE", "timeout": 30}
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_TZ = True
+STATIC_URL = "static/"
+LOGIN_URL = "/accounts/login/"
+LOGIN_REDIRECT_URL = "/agents/"
+
+# --- django-oauth-toolkit, as django_agent_obo needs it -----------------------------------
+OAUTH2_PROVIDER = {
+    "OAUTH2_VALIDATOR_CLASS": "django_agent_obo.oauth.validator.AgentOBOValidator",
+    "OAUTH2_SERVER_CLASS": "django_agent_obo.oauth.server.AgentOBOServer",
+    "SCOPES": {
+        "calendar.read": "Read your calendar events",
+        "calendar.write": "Create events in your calendar",
+    },
+    "DEFAULT_SCOPES": ["calendar.read"],
+    "PKCE_REQUIRED": True,
+    "COMPLIANT_BCP_RFC9700_PKCE_METHOD": True,
+    "COMPLIANT_BCP_RFC9700_AUTHZ_RESPONSE_ISS": True,
+    "COMPLIANT_BCP_RFC9700_IMPLICIT_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PASSWORD_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_REDIRECT_URI_MATCHING": True,
+    "REFRESH_TOKEN_REUSE_PROTECTION": True,
+    "OIDC_ISS_ENDPOINT": OBO_ISSUER,
+    "ACCESS_TOKEN_EXPIRE_SECONDS": 3600,
+    "OAUTH2_PROTECTED_RESOURCE_IDENTIFIER": OBO_ISSUER + "/api/",
+    "OAUTH2_GRANT_TYPES_SUPPORTED": ["authorization_code", "client_credentials", "refresh_token"],
+    "OAUTH2_RESPONSE_TYPES_SUPPORTED": ["code"],
+}
+
+AGENT_OBO = {
+    "ISSUER": OBO_ISSUER,
+    "DEFAULT_AUDIENCE": OBO_ISSUER + "/api/",
+    "SIGNING_KEY_DIR": os.environ.get("OBO_SIGNING_KEY_DIR", str(VAR_DIR / "keys")),
+    # The example creates its first key itself; production runs `rotate_signing_key`.
+    "AUTO_CREATE_SIGNING_KEY": True,
+}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "loggers": {
+        "django_agent_obo": {"handlers": ["console"], "level": os.environ.get("OBO_LOG_LEVEL", "WARNING")}
+    },
+}
