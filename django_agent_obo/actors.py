@@ -25,6 +25,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import jwt
+from jwt.utils import base64url_decode
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -67,13 +68,18 @@ def verify_actor_token(token: str, token_type: str | None, token_endpoint: str) 
     if not token or len(token.encode()) > agent_obo_settings.ACTOR_TOKEN_MAX_BYTES:
         raise ActorTokenError("actor_token_malformed", "The actor token is empty or too large.")
     try:
-        header = jwt.get_unverified_header(token)
-        unverified = jwt.decode(token, options={"verify_signature": False})
-    except (jwt.InvalidTokenError, ValueError, TypeError) as exc:
+        header = json.loads(base64url_decode(token.split(".", 1)[0]))
+    except (ValueError, TypeError) as exc:
         raise ActorTokenError("actor_token_malformed", "The actor token is not a JWT.") from exc
+    if not isinstance(header, dict):
+        raise ActorTokenError("actor_token_malformed", "The actor token is not a JWT.")
     for name in FORBIDDEN_HEADERS:
         if name in header:
             raise ActorTokenError(f"actor_token_header_{name}", f"The '{name}' header is not accepted.")
+    try:
+        unverified = jwt.decode(token, options={"verify_signature": False})
+    except (jwt.InvalidTokenError, ValueError, TypeError) as exc:
+        raise ActorTokenError("actor_token_malformed", "The actor token is not a JWT.") from exc
     alg = str(header.get("alg"))
     if alg not in agent_obo_settings.ACTOR_TOKEN_ALGORITHMS:
         raise ActorTokenError("actor_token_alg", "The actor token's algorithm is not accepted.")

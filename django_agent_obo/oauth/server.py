@@ -24,8 +24,6 @@ class AgentOBOServer(Server):
             lambda request: generate_token()
         )
         super().__init__(request_validator, *args, **kwargs)
-        for grant in (self.auth_grant, self.credentials_grant, self.refresh_grant, self.password_grant):
-            grant.custom_validators.pre_token.append(request_validator.reject_duplicate_parameters)
         self.auth_grant.custom_validators.post_token.append(request_validator.bind_actor_to_token_request)
         self.credentials_grant.custom_validators.post_token.append(
             request_validator.classify_client_credentials

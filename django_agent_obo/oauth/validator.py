@@ -21,20 +21,6 @@ from ..models import Agent, IssuedToken
 from ..tokens import SignedToken, TokenContext
 from . import state
 
-SINGLE_VALUED = (
-    "grant_type",
-    "code",
-    "code_verifier",
-    "redirect_uri",
-    "scope",
-    "actor_token",
-    "actor_token_type",
-    "refresh_token",
-    "subject_token",
-    "subject_token_type",
-    "requested_token_type",
-)
-
 
 def refuse(error_class: type[errors.OAuth2Error], reason: str, description: str, request: Any) -> NoReturn:
     """Raise an OAuth error and remember the machine-readable reason for the audit row."""
@@ -45,17 +31,7 @@ def refuse(error_class: type[errors.OAuth2Error], reason: str, description: str,
 class AgentOBOValidator(OAuth2Validator):
     """DOT's validator plus actor binding, actor proof, JWT recording and cascade revocation."""
 
-    # --- every grant -------------------------------------------------------------------
-
-    def reject_duplicate_parameters(self, request: Any) -> None:
-        """oauthlib keeps the last of repeated parameters; a repeated one is an error (RFC 6749 §3.2)."""
-        seen: set[str] = set()
-        for name, _value in request.decoded_body or []:
-            if name in SINGLE_VALUED and name in seen:
-                refuse(
-                    errors.InvalidRequestError, "duplicate_parameter", f"Duplicate {name} parameter.", request
-                )
-            seen.add(name)
+    # --- proving the actor ---------------------------------------------------------------
 
     def actor_token_param(self, request: Any) -> tuple[str | None, str | None]:
         return getattr(request, "actor_token", None), getattr(request, "actor_token_type", None)

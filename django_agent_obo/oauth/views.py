@@ -37,6 +37,21 @@ PENDING_KEY = "agent_obo_pending_consent"
 MAX_PENDING = 20
 # Parameters that must not repeat at the authorization endpoint (oauthlib checks its own).
 SINGLE_VALUED_AUTHZ = ("requested_actor", "code_challenge", "code_challenge_method", "nonce", "prompt")
+# ... and at the token endpoint, where DOT hands oauthlib only the last of repeated values.
+SINGLE_VALUED_TOKEN = (
+    "grant_type",
+    "code",
+    "code_verifier",
+    "redirect_uri",
+    "scope",
+    "client_id",
+    "actor_token",
+    "actor_token_type",
+    "refresh_token",
+    "subject_token",
+    "subject_token_type",
+    "requested_token_type",
+)
 
 
 class _ConsentRequired(Exception):
@@ -285,6 +300,17 @@ class AgentTokenView(TokenView):
             ip=audit.client_ip(request),
             client_id=(request.POST.get("client_id") or _basic_client_id(request))[:100],
         )
+        duplicate = next((n for n in SINGLE_VALUED_TOKEN if len(request.POST.getlist(n)) > 1), None)
+        if duplicate is not None:
+            # RFC 6749 §3.2: parameters MUST NOT be included more than once.
+            current.reason = "duplicate_parameter"
+            response: HttpResponse = JsonResponse(
+                {"error": "invalid_request", "error_description": f"Duplicate {duplicate} parameter."},
+                status=400,
+            )
+            response["Cache-Control"] = "no-store"
+            self._audit_refusal(request, response, current)
+            return response
         token = state.current.set(current)
         try:
             with transaction.atomic():
