@@ -25,10 +25,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 import jwt
-from jwt.utils import base64url_decode
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from jwt.utils import base64url_decode
 
 from .conf import agent_obo_settings
 from .keys import key_for_kid
