@@ -257,3 +257,29 @@ def test_forever_duration_leaves_grant_open_ended(user, client_app, agent):
 def test_redirect_uri_must_match_exactly(user, client_app, agent):
     _, response = consent_page(logged_in(user), client_app, agent.actor_id, redirect_uri=REDIRECT_URI + "/x")
     assert response.status_code == 400
+
+
+def test_refusals_by_oauthlib_are_audited_too(user, client_app, agent):
+    _, challenge = pkce()
+    params = authorize_params(client_app, challenge, agent.actor_id)
+    params.pop("code_challenge")
+    params.pop("code_challenge_method")
+    logged_in(user).get(AUTHORIZE_URL + "?" + urlencode(params))
+    _, response = consent_page(
+        logged_in(user), client_app, agent.actor_id, redirect_uri="https://evil.example/"
+    )
+    rows = list(
+        AuditEvent.objects.filter(event="consent.denied").values_list("reason", "outcome", "actor_id")
+    )
+    assert len(rows) == 2 and all(r[1] == "failure" and r[0] and r[2] == agent.actor_id for r in rows)
+
+
+def test_expired_consent_request_is_refused_and_audited(user, client_app, agent, settings):
+    browser = logged_in(user)
+    _, page = consent_page(browser, client_app, agent.actor_id)
+    form = hidden_fields(page.content.decode())
+    form["allow"] = "Authorize"
+    settings.AGENT_OBO = {**settings.AGENT_OBO, "CONSENT_TTL_SECONDS": -1}
+    assert browser.post(AUTHORIZE_URL, form).status_code == 400
+    assert AuditEvent.objects.filter(event="consent.denied", reason="consent_expired").exists()
+    assert not CodeBinding.objects.exists()

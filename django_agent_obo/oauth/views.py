@@ -81,12 +81,15 @@ class AgentAuthorizationView(AuthorizationView):
     # --- GET: validate, check the actor, show consent -------------------------------------
 
     def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        actor_id = request.GET.get("requested_actor")
+        chain = [actor_id] if actor_id and len(actor_id) <= 255 else []
         try:
             scopes, credentials = self.validate_authorization_request(request)
         except OAuthToolkitError as error:
+            client_id = request.GET.get("client_id", "")[:100]
+            self._audit_denied(error.oauthlib_error.error, client_id, chain, [])
             return self.error_response(error, application=None)
         application = get_application_model().objects.get(client_id=credentials["client_id"])
-        actor_id = request.GET.get("requested_actor")
         try:
             self._check_request(request, credentials, actor_id is not None)
             if actor_id is not None:
@@ -94,16 +97,7 @@ class AgentAuthorizationView(AuthorizationView):
                     actor_id, application, scopes, request.user
                 )
         except DelegationRefused as refusal:
-            audit.record(
-                "consent.denied",
-                outcome=AuditEvent.FAILURE,
-                reason=refusal.reason,
-                user=request.user,
-                client_id=application.client_id,
-                actor_chain=[actor_id] if actor_id and len(actor_id) <= 255 else [],
-                scope=scopes,
-                ip=audit.client_ip(request),
-            )
+            self._audit_denied(refusal.reason, application.client_id, chain, scopes)
             return self._error_redirect(refusal.error, refusal.description, credentials, application)
         try:
             return super().get(request, *args, **kwargs)
@@ -185,6 +179,7 @@ class AgentAuthorizationView(AuthorizationView):
         data = form.cleaned_data
         entry = self._pop_pending(data["consent_id"])
         if entry is None:
+            self._audit_denied("consent_expired", "", [], [])
             return self._error_page("This consent request has expired or was already answered.")
         application = get_application_model().objects.filter(client_id=entry["fields"]["client_id"]).first()
         chain = [entry["actor_id"]] if entry["actor_id"] else []
@@ -194,15 +189,8 @@ class AgentAuthorizationView(AuthorizationView):
         except ValueError:
             tampered.append("duration")
         if tampered or application is None:
-            audit.record(
-                "consent.denied",
-                outcome=AuditEvent.FAILURE,
-                reason="consent_tampered",
-                user=self.request.user,
-                client_id=entry["fields"]["client_id"],
-                actor_chain=chain,
-                ip=audit.client_ip(self.request),
-                detail={"fields": tampered},
+            self._audit_denied(
+                "consent_tampered", entry["fields"]["client_id"], chain, [], {"fields": tampered}
             )
             return self._error_page("The consent request was altered. Nothing was granted.")
         fields = entry["fields"]
@@ -213,26 +201,35 @@ class AgentAuthorizationView(AuthorizationView):
                     entry["actor_id"], application, scopes, self.request.user
                 )
             except DelegationRefused as refusal:
-                self._audit_denied(refusal.reason, application, chain, scopes)
+                self._audit_denied(refusal.reason, application.client_id, chain, scopes)
                 return self._error_redirect(refusal.error, refusal.description, fields, application)
         if not data.get("allow"):
-            self._audit_denied("user_denied", application, chain, scopes)
+            self._audit_denied("user_denied", application.client_id, chain, scopes)
             return super().form_valid(form)
         self.consent_actor_id = entry["actor_id"]
         self.consent_duration = duration
         with transaction.atomic():
             return super().form_valid(form)
 
-    def _audit_denied(self, reason: str, application: Any, chain: list[str], scopes: list[str]) -> None:
+    def _audit_denied(
+        self,
+        reason: str,
+        client_id: str,
+        chain: list[str],
+        scopes: list[str],
+        detail: dict[str, Any] | None = None,
+    ) -> None:
+        """Every refusal at the authorization endpoint leaves a ``consent.denied`` failure row."""
         audit.record(
             "consent.denied",
             outcome=AuditEvent.FAILURE,
             reason=reason,
             user=self.request.user,
-            client_id=application.client_id,
+            client_id=client_id,
             actor_chain=chain,
             scope=scopes,
             ip=audit.client_ip(self.request),
+            detail=detail,
         )
 
     # --- errors -----------------------------------------------------------------------------
