@@ -1,0 +1,118 @@
+"""Property tests: hostile input to the token endpoint and the actor-token parser is always a
+4xx with an OAuth error — never a 500, never an unhandled exception."""
+
+import base64
+import json
+
+import pytest
+from django.test import Client
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from django_agent_obo.actors import ActorTokenError, verify_actor_token
+from tests.conftest import ISSUER, TOKEN_URL
+
+FUZZ = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+OAUTH_ERRORS = {
+    "invalid_request",
+    "invalid_client",
+    "invalid_grant",
+    "unauthorized_client",
+    "unsupported_grant_type",
+    "invalid_scope",
+    "invalid_target",
+    "too_many_requests",
+}
+PARAMS = [
+    "grant_type",
+    "code",
+    "code_verifier",
+    "redirect_uri",
+    "scope",
+    "actor_token",
+    "actor_token_type",
+    "refresh_token",
+    "resource",
+    "client_id",
+    "subject_token",
+    "subject_token_type",
+    "audience",
+]
+GRANTS = [
+    "authorization_code",
+    "client_credentials",
+    "refresh_token",
+    "password",
+    "urn:ietf:params:oauth:grant-type:token-exchange",
+    "urn:x:unknown",
+    "",
+]
+
+
+def b64(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def nested_act_payload(depth: int, actor: str = "agent:x") -> bytes:
+    """A claims set whose ``act`` nests ``depth`` levels (built as text: json.dumps would recurse)."""
+    act = '{"sub":"a","act":' * depth + '{"sub":"leaf"}' + "}" * depth
+    return f'{{"iss":"{actor}","sub":"{actor}","act":{act}}}'.encode()
+
+
+texts = st.text(max_size=300) | st.binary(max_size=300).map(lambda b: b.decode("latin-1"))
+jwt_like = st.builds(
+    lambda h, p, s: f"{h}.{p}.{s}",
+    st.one_of(
+        texts.map(lambda t: b64(t.encode())),
+        st.just(b64(b'{"alg":"ES256","kid":"x"}')),
+        st.just(b64(b'{"alg":"none"}')),
+        st.just(b64(b'{"alg":"RS256","alg":"none"}')),
+    ),
+    st.one_of(
+        texts.map(lambda t: b64(t.encode())),
+        st.just(b64(nested_act_payload(1000))),
+        st.just(b64(nested_act_payload(300))),
+        st.just(b64(b'{"iss":"' + ISSUER.encode() + b'","iss":"agent:x"}')),
+    ),
+    texts.map(lambda t: b64(t.encode())),
+)
+
+
+@pytest.mark.django_db
+@FUZZ
+@given(
+    data=st.dictionaries(st.sampled_from(PARAMS), st.one_of(texts, jwt_like), max_size=8),
+    grant=st.sampled_from(GRANTS),
+    use_agent=st.booleans(),
+)
+def test_token_endpoint_answers_hostile_parameters_with_an_oauth_error(agent, data, grant, use_agent):
+    data = {k: v.replace("\x00", "") for k, v in data.items()}
+    data["grant_type"] = grant
+    headers = agent.app.basic() if use_agent else {}
+    response = Client().post(TOKEN_URL, data, **headers)
+    if response.status_code == 200:  # a legitimate client_credentials request may succeed
+        assert grant == "client_credentials" and use_agent
+        return
+    assert 400 <= response.status_code < 500, (response.status_code, response.content[:200])
+    assert json.loads(response.content)["error"] in OAUTH_ERRORS
+
+
+@pytest.mark.django_db
+@FUZZ
+@given(
+    token=st.one_of(
+        texts, jwt_like, st.binary(max_size=2000).map(lambda b: b64(b) + "." + b64(b) + "." + b64(b))
+    )
+)
+def test_actor_token_parser_only_ever_refuses_cleanly(agent, token):
+    with pytest.raises(ActorTokenError):
+        verify_actor_token(token, None, ISSUER + "/o/token/")
+
+
+@pytest.mark.parametrize("depth", [300, 1000, 5000])
+def test_deeply_nested_act_in_an_actor_token_is_refused(agent, settings, depth):
+    settings.AGENT_OBO = {**settings.AGENT_OBO, "ACTOR_TOKEN_MAX_BYTES": 10**6}
+    payload = nested_act_payload(depth, agent.actor_id)
+    token = b64(b'{"alg":"ES256","kid":"k"}') + "." + b64(payload) + "." + b64(b"sig")
+    with pytest.raises(ActorTokenError):
+        verify_actor_token(token, None, ISSUER)
