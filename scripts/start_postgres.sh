@@ -155,14 +155,29 @@ print(s.getsockname()[1])
 s.close()'
 }
 
+# The postmaster outlives this script: it must not inherit any fd beyond 0-2 (pg_ctl points those
+# at the log). Otherwise it would keep e.g. the caller's `$(...)` pipe (our fd 3) or a CI log pipe
+# open, and `eval "$(scripts/start_postgres.sh)"` would never return.
+close_extra_fds() {
+    local fd fds
+    if [[ -d /proc/$BASHPID/fd ]]; then
+        fds=$(ls /proc/$BASHPID/fd)
+    else
+        fds=$(seq 3 63)
+    fi
+    for fd in $fds; do
+        if ((fd > 2)); then eval "exec $fd>&-" 2>/dev/null || true; fi
+    done
+}
+
 # --- start (retry with a new port if another process grabbed ours in between) ------------------
 PORT=
 for attempt in 1 2 3 4 5; do
     PORT=$(free_port)
     log "starting postgres on 127.0.0.1:$PORT (attempt $attempt)"
     STARTED=1
-    if (cd "$TMP" && as_server "$BINDIR/pg_ctl" -D "$PGDATA" -l "$PGLOG" -o "-p $PORT" -w -t "$TIMEOUT" start \
-        >/dev/null); then
+    if (cd "$TMP" && close_extra_fds && as_server "$BINDIR/pg_ctl" -D "$PGDATA" -l "$PGLOG" -o "-p $PORT" \
+        -w -t "$TIMEOUT" start </dev/null >/dev/null); then
         break
     fi
     (cd "$TMP" && as_server "$BINDIR/pg_ctl" -D "$PGDATA" -m immediate -w -t 20 stop >/dev/null 2>&1) || true
