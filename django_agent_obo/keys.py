@@ -214,6 +214,8 @@ def _ensure_ring(folder: Path) -> None:
 # --- the cached view of all keys ----------------------------------------------------------
 
 _cache: dict[str, Any] = {}
+# How often a process looks at keyring.json for a rotation by another process (seconds).
+RECHECK_SECONDS = 1.0
 
 
 def clear_cache() -> None:
@@ -230,11 +232,20 @@ def _ring_stamp(folder: Path | None) -> int | None:
 
 
 def _load_all() -> tuple[SigningKey | None, list[SigningKey]]:
+    """All configured keys, parsed once; re-read when the ring changes or a key's publication ends.
+
+    The hot paths (signing, resource-server verification) cost a dictionary lookup; the
+    ring file is looked at no more than once per ``RECHECK_SECONDS``.
+    """
+    now = time.monotonic()
+    if "keys" in _cache and now - _cache["checked_at"] < RECHECK_SECONDS:
+        return _cache["active"], _cache["keys"]
     folder = _ring_dir()
     if folder is not None:
         _ensure_ring(folder)
     stamp = (_ring_stamp(folder), id(agent_obo_settings.SIGNING_KEYS))
-    if _cache.get("stamp") == stamp:
+    if _cache.get("stamp") == stamp and time.time() < _cache["fresh_until"]:
+        _cache["checked_at"] = now
         return _cache["active"], _cache["keys"]
     active: SigningKey | None = None
     keys: list[SigningKey] = []
@@ -262,7 +273,15 @@ def _load_all() -> tuple[SigningKey | None, list[SigningKey]]:
             keys.append(key)
             if active is None and entry["kid"] == ring["active"]:
                 active = key
-    _cache.update(stamp=stamp, active=active, keys=keys, by_kid={k.kid: k for k in keys})
+    ends = [k.publish_until for k in keys if k.publish_until]
+    _cache.update(
+        stamp=stamp,
+        active=active,
+        keys=keys,
+        by_kid={k.kid: k for k in keys},
+        checked_at=now,
+        fresh_until=min(ends, default=float("inf")),
+    )
     return active, keys
 
 
