@@ -31,9 +31,8 @@ from django.utils import timezone
 from jwt.utils import base64url_decode
 
 from .conf import agent_obo_settings
-from .keys import key_for_kid
 from .models import Agent, IssuedToken, UsedAssertion
-from .tokens import ACCESS_TOKEN_TYP, issuer
+from .tokens import AccessTokenInvalid, issuer, verify_access_token
 
 log = logging.getLogger("django_agent_obo.actors")
 
@@ -87,7 +86,7 @@ def verify_actor_token(token: str, token_type: str | None, token_endpoint: str) 
     if not isinstance(token_issuer, str):
         raise ActorTokenError("actor_token_iss", "The actor token has no issuer.")
     if token_issuer == issuer():
-        return _verify_issued(token, header, alg)
+        return _verify_issued(token)
     return _verify_self_signed(token, header, alg, token_issuer, token_endpoint)
 
 
@@ -133,13 +132,13 @@ def _usable_agent(agent: Agent | None) -> Agent:
     return agent
 
 
-def _verify_issued(token: str, header: dict[str, Any], alg: str) -> VerifiedActor:
-    if header.get("typ") != ACCESS_TOKEN_TYP:
-        raise ActorTokenError("actor_token_typ", "The actor token is not an access token of this server.")
-    key = key_for_kid(str(header.get("kid", "")))
-    if key is None or key.alg != alg:
-        raise ActorTokenError("actor_token_kid", "The actor token's key is unknown.")
-    claims = _decode(token, key.public_key, alg, issuer=issuer(), options={"verify_aud": False})
+def _verify_issued(token: str) -> VerifiedActor:
+    try:
+        claims = verify_access_token(token)
+    except AccessTokenInvalid as exc:
+        raise ActorTokenError(
+            f"actor_token_{exc.reason}", "The actor token is not a valid token of this server."
+        ) from exc
     if "act" in claims:
         raise ActorTokenError("actor_token_is_delegated", "A delegated token cannot serve as an actor token.")
     record = (

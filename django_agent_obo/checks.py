@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from django.conf import settings
 from django.core import checks
+from django.urls import URLPattern, URLResolver, get_resolver
 
 from .conf import agent_obo_settings
 
@@ -41,6 +43,8 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckM
                 id="agent_obo.E001",
             )
         )
+    if not agent_obo_settings.AUTHORIZATION_SERVER:
+        return errors  # a project that only validates tokens (docs/resource-server-settings.md)
     if not _is(_dot("OAUTH2_VALIDATOR_CLASS"), VALIDATOR):
         errors.append(
             checks.Error(
@@ -120,5 +124,54 @@ def _check_keys() -> list[checks.CheckMessage]:
     return []
 
 
+def _routes(patterns: list[Any], prefix: str = "") -> Iterator[tuple[str, Any]]:
+    """Every ``(path, view class)`` of a URLconf, includes followed."""
+    for pattern in patterns:
+        if isinstance(pattern, URLResolver):
+            yield from _routes(pattern.url_patterns, prefix + str(pattern.pattern))
+        elif isinstance(pattern, URLPattern):
+            yield prefix + str(pattern.pattern), getattr(pattern.callback, "view_class", None)
+
+
+def check_urls(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
+    """Our authorization and token views are mounted, and DOT's own are not left reachable
+    beside them (they would skip the actor checks' transaction and the duplicate-parameter rule)."""
+    from oauth2_provider.views import AuthorizationView, TokenView
+
+    from .oauth.views import AgentAuthorizationView, AgentTokenView
+
+    if not agent_obo_settings.AUTHORIZATION_SERVER or not getattr(settings, "ROOT_URLCONF", None):
+        return []
+    errors: list[checks.CheckMessage] = []
+    routes = list(_routes(get_resolver().url_patterns))
+    for dot_view, ours in ((AuthorizationView, AgentAuthorizationView), (TokenView, AgentTokenView)):
+        views = [
+            (route, view) for route, view in routes if isinstance(view, type) and issubclass(view, dot_view)
+        ]
+        if not any(issubclass(view, ours) for _, view in views):
+            errors.append(
+                checks.Error(
+                    f"No URL serves django_agent_obo's {ours.__name__}.",
+                    hint='Add path("", include("django_agent_obo.urls")) to your root urls.py.',
+                    id="agent_obo.E010",
+                )
+            )
+        for route, view in views:
+            if not issubclass(view, ours):
+                errors.append(
+                    checks.Error(
+                        f"/{route} is served by {view.__module__}.{view.__name__}, not by django_agent_obo.",
+                        hint='Remove include("oauth2_provider.urls"): include("django_agent_obo.urls") '
+                        "replaces it (DOT's management pages included).",
+                        id="agent_obo.E011",
+                    )
+                )
+    return errors
+
+
 def register() -> None:
+    from .resource.checks import check_resource_settings
+
     checks.register(check_settings, checks.Tags.security)
+    checks.register(check_resource_settings, checks.Tags.security)
+    checks.register(check_urls, checks.Tags.urls, checks.Tags.security)

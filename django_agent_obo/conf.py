@@ -34,7 +34,16 @@ DEFAULTS: dict[str, Any] = {
     "CLOCK_SKEW_SECONDS": 30,
     # A refresh of an agent token must present the agent's actor token again.
     "REFRESH_REQUIRES_ACTOR_TOKEN": True,
+    # Token exchange (RFC 8693): the most actors one `act` chain may hold (the first
+    # agent counts as 1), and the `resource`/`audience` values an exchange may target
+    # besides the subject token's own audience and DEFAULT_AUDIENCE (exact match).
+    "MAX_DELEGATION_DEPTH": 3,
+    "EXCHANGE_AUDIENCES": [],
     "ACTOR_TOKEN_MAX_BYTES": 8192,
+    # Token endpoint: any longer parameter is refused before parsing; requests per client
+    # (or per IP without a client id) per window, counted in Django's cache ("60/min"; None: off).
+    "TOKEN_PARAMETER_MAX_BYTES": 8192,
+    "TOKEN_RATE_LIMIT": "600/min",
     # Asymmetric algorithms we accept on actor tokens; HMAC and "none" are never accepted.
     "ACTOR_TOKEN_ALGORITHMS": [
         "RS256",
@@ -62,6 +71,35 @@ DEFAULTS: dict[str, Any] = {
     "DEFAULT_DELEGATION_DURATION": 86400,
     # Policy hooks a site overrides (see adapter.py).
     "ADAPTER": "django_agent_obo.adapter.DefaultAgentOBOAdapter",
+    # --- resource server (django_agent_obo.resource; docs/resource-server-settings.md) ---
+    # False in a project that only validates tokens: skips the authorization-server checks.
+    "AUTHORIZATION_SERVER": True,
+    # The `aud` value(s) this resource accepts; None: DEFAULT_AUDIENCE (else ISSUER).
+    "RS_AUDIENCE": None,
+    # The `iss` tokens must carry; None: ISSUER.
+    "RS_ISSUER": None,
+    # None: verify with this server's own keys in-process; a URL: fetch that JWK Set.
+    "RS_JWKS_URI": None,
+    # Remote JWK Set: re-fetched after this many seconds, and on an unknown `kid` at most
+    # once per RS_JWKS_MIN_REFRESH_SECONDS (no fetch storm). Timeout: JWKS_FETCH_TIMEOUT_SECONDS.
+    "RS_JWKS_CACHE_SECONDS": 300,
+    "RS_JWKS_MIN_REFRESH_SECONDS": 30,
+    # Signature algorithms accepted on access tokens (never "none", never HMAC).
+    "RS_ALGORITHMS": ["RS256", "ES256", "EdDSA"],
+    # Leeway for exp/nbf/iat, in seconds.
+    "RS_LEEWAY_SECONDS": 30,
+    "RS_MAX_TOKEN_BYTES": 8192,
+    # Revocation check: "database" (immediate), "cache" (Django cache, stale at most
+    # RS_REVOCATION_CACHE_SECONDS; revocations also evict at once) or "none" (until expiry).
+    "RS_REVOCATION_MODE": "database",
+    "RS_REVOCATION_CACHE_SECONDS": 30,
+    "RS_REVOCATION_CACHE_ALIAS": "default",
+    # RFC 9728 metadata URL advertised in challenges; None: this site's
+    # /.well-known/oauth-protected-resource route.
+    "RS_RESOURCE_METADATA_URL": None,
+    # `resource.accessed` audit rows for protected requests, for this fraction of them.
+    "RS_AUDIT_ACCESS": False,
+    "RS_AUDIT_SAMPLE_RATE": 1.0,
 }
 
 IMPORT_STRINGS = ("ADAPTER",)

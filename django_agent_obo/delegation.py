@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from django.db import transaction
@@ -20,6 +21,7 @@ from oauth2_provider.settings import oauth2_settings
 
 from . import audit
 from .models import Agent, AgentGrant, CodeBinding, IssuedToken
+from .resource import revocation
 
 
 def code_hash(code: str) -> str:
@@ -144,14 +146,17 @@ def _revoke(tokens: QuerySet[IssuedToken], reason: str, *, ip: str | None = None
     ids = _descendant_ids(roots)
     live = IssuedToken.objects.filter(id__in=ids, revoked_at__isnull=True)
     dot_ids = list(live.exclude(access_token__isnull=True).values_list("access_token_id", flat=True))
-    jtis = list(live.values_list("jti", flat=True)[:50])
+    jtis = list(live.values_list("jti", flat=True))
     count = live.update(revoked_at=now)
+    transaction.on_commit(partial(revocation.evict, jtis))
     if dot_ids:
         get_access_token_model().objects.filter(pk__in=dot_ids).update(expires=now)
         get_refresh_token_model().objects.filter(access_token_id__in=dot_ids, revoked__isnull=True).update(
             revoked=now
         )
-    audit.record("token.revoked", user=user, ip=ip, detail={"reason": reason, "count": count, "jti": jtis})
+    audit.record(
+        "token.revoked", user=user, ip=ip, detail={"reason": reason, "count": count, "jti": jtis[:50]}
+    )
     return count
 
 
@@ -210,10 +215,28 @@ def set_agent_active(agent: Agent, active: bool, *, by: Any = None, ip: str | No
 
 
 def mark_dot_token_deleted(access_token_pk: Any) -> None:
-    """DOT revokes by deleting its AccessToken row; keep our record in step."""
-    IssuedToken.objects.filter(access_token_id=access_token_pk, revoked_at__isnull=True).update(
-        revoked_at=timezone.now()
-    )
+    """DOT revokes by deleting its AccessToken row (RFC 7009, refresh rotation); keep our
+    record in step, and revoke every token exchanged from it (RFC 8693 lineage)."""
+    records = IssuedToken.objects.filter(access_token_id=access_token_pk, revoked_at__isnull=True)
+    parents = list(records.values_list("id", flat=True))
+    transaction.on_commit(partial(revocation.evict, list(records.values_list("jti", flat=True))))
+    records.update(revoked_at=timezone.now())
+    if parents:
+        _revoke(IssuedToken.objects.filter(parent_id__in=parents), "parent_revoked")
+
+
+def revoke_refresh_family(token_family: Any, *, user: Any = None, ip: str | None = None) -> int:
+    """A rotated refresh token came back: revoke its whole family, every access token issued
+    from it and every token exchanged from those (RFC 9700 §4.14.2), in one transaction."""
+    with transaction.atomic():
+        count = _revoke(
+            IssuedToken.objects.filter(refresh_token__token_family=token_family),
+            "refresh_token_reused",
+            ip=ip,
+            user=user,
+        )
+        get_refresh_token_model().revoke_family(token_family)
+        return count
 
 
 def touch_grant(grant: AgentGrant) -> None:

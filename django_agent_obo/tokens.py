@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from .adapter import get_adapter
 from .conf import agent_obo_settings
-from .keys import signing_key
+from .keys import key_for_kid, signing_key
 from .models import Agent, AgentGrant, CodeBinding, IssuedToken
 
 ACCESS_TOKEN_TYP = "at+jwt"  # RFC 9068 §2.1
@@ -88,6 +88,54 @@ def sign(claims: dict[str, Any]) -> str:
     )
 
 
+class AccessTokenInvalid(Exception):
+    """Not a valid access token of this server; ``reason`` is a stable audit suffix."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def verify_access_token(token: str) -> dict[str, Any]:
+    """The claims of a JWT access token this server signed (RFC 9068 §4).
+
+    Checks ``typ``, a ``kid`` we publish (with its algorithm), the signature, ``iss``,
+    ``exp``/``nbf``/``iat`` with the configured leeway; revocation is the caller's check
+    against :class:`IssuedToken`. ``reason`` of the error: malformed, typ, kid, expired,
+    not_yet_valid, signature, missing_<claim>, invalid.
+    """
+    try:
+        header = jwt.get_unverified_header(token)
+    except (jwt.InvalidTokenError, ValueError, TypeError) as exc:
+        raise AccessTokenInvalid("malformed") from exc
+    if header.get("typ") != ACCESS_TOKEN_TYP:
+        raise AccessTokenInvalid("typ")
+    key = key_for_kid(str(header.get("kid", "")))
+    if key is None or header.get("alg") != key.alg:
+        raise AccessTokenInvalid("kid")
+    try:
+        return dict(
+            jwt.decode(
+                token,
+                key.public_key,
+                algorithms=[key.alg],
+                issuer=issuer(),
+                leeway=agent_obo_settings.CLOCK_SKEW_SECONDS,
+                options={"verify_aud": False, "require": ["exp", "iat", "iss", "sub", "jti"]},
+            )
+        )
+    except jwt.ExpiredSignatureError as exc:
+        raise AccessTokenInvalid("expired") from exc
+    except jwt.ImmatureSignatureError as exc:
+        raise AccessTokenInvalid("not_yet_valid") from exc
+    except jwt.MissingRequiredClaimError as exc:
+        raise AccessTokenInvalid(f"missing_{exc.claim}") from exc
+    except jwt.InvalidSignatureError as exc:
+        raise AccessTokenInvalid("signature") from exc
+    except (jwt.InvalidTokenError, ValueError, TypeError) as exc:
+        raise AccessTokenInvalid("invalid") from exc
+
+
 def build_claims(request: Any, context: TokenContext, now: int) -> dict[str, Any]:
     client = request.client
     exp = now + int(request.expires_in)
@@ -124,7 +172,8 @@ def build_claims(request: Any, context: TokenContext, now: int) -> dict[str, Any
 
 def lifetime(request: Any) -> int:
     """Seconds until expiry (oauthlib's ``expires_in`` callable): agent tokens are shorter,
-    and no token outlives the delegation or the subject token it derives from."""
+    and no token outlives the delegation, the subject token it derives from, or its agent's
+    ``valid_until``."""
     from oauth2_provider.settings import oauth2_settings
 
     context: TokenContext | None = getattr(request, "agent_obo_context", None)
@@ -134,8 +183,10 @@ def lifetime(request: Any) -> int:
         seconds = int(agent_obo_settings.ACTOR_TOKEN_EXPIRE_SECONDS)
     else:
         seconds = int(agent_obo_settings.AGENT_ACCESS_TOKEN_EXPIRE_SECONDS)
-    if context.max_expires_at is not None:
-        remaining = int((context.max_expires_at - timezone.now()).total_seconds())
+    valid_until = context.agent.valid_until if context.agent is not None else None
+    ends = [end for end in (context.max_expires_at, valid_until) if end is not None]
+    if ends:
+        remaining = int((min(ends) - timezone.now()).total_seconds())
         seconds = max(1, min(seconds, remaining))
     return seconds
 

@@ -3,12 +3,17 @@
 * ``oauth2_urlpatterns``: DOT's protocol routes with our authorization and token views and a
   JWKS route; include under a prefix with the ``oauth2_provider`` namespace.
 * ``metadata_urlpatterns``: RFC 8414 / RFC 9728 documents; include at the site root.
+
+``urlpatterns`` replaces ``include("oauth2_provider.urls")``: the two lists above plus DOT's
+application and authorized-token management pages, which keep their names in the namespace.
 """
 
 from django.urls import include, path
+from oauth2_provider import urls as dot_urls
 from oauth2_provider import views as dot_views
 
 from .oauth import views
+from .oauth.introspection import AgentIntrospectTokenView
 
 app_name = "oauth2_provider"
 
@@ -16,7 +21,7 @@ oauth2_urlpatterns = [
     path("authorize/", views.AgentAuthorizationView.as_view(), name="authorize"),
     path("token/", views.AgentTokenView.as_view(), name="token"),
     path("revoke_token/", dot_views.RevokeTokenView.as_view(), name="revoke-token"),
-    path("introspect/", dot_views.IntrospectTokenView.as_view(), name="introspect"),
+    path("introspect/", AgentIntrospectTokenView.as_view(), name="introspect"),
     path("jwks/", views.JwksView.as_view(), name="jwks"),
 ]
 
@@ -34,5 +39,9 @@ metadata_urlpatterns = [
 ]
 
 # `path("", include("django_agent_obo.urls"))` at the site root mounts the metadata at
-# /.well-known/ and the protocol endpoints under /o/, all in the oauth2_provider namespace.
-urlpatterns = [*metadata_urlpatterns, path("o/", include(oauth2_urlpatterns))]
+# /.well-known/ and the protocol endpoints and DOT's management pages under /o/, all in the
+# oauth2_provider namespace.
+urlpatterns = [
+    *metadata_urlpatterns,
+    path("o/", include([*oauth2_urlpatterns, *dot_urls.management_urlpatterns])),
+]

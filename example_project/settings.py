@@ -92,7 +92,12 @@ OAUTH2_PROVIDER = {
     "OIDC_ISS_ENDPOINT": OBO_ISSUER,
     "ACCESS_TOKEN_EXPIRE_SECONDS": 3600,
     "OAUTH2_PROTECTED_RESOURCE_IDENTIFIER": OBO_ISSUER + "/api/",
-    "OAUTH2_GRANT_TYPES_SUPPORTED": ["authorization_code", "client_credentials", "refresh_token"],
+    "OAUTH2_GRANT_TYPES_SUPPORTED": [
+        "authorization_code",
+        "client_credentials",
+        "refresh_token",
+        "urn:ietf:params:oauth:grant-type:token-exchange",
+    ],
     "OAUTH2_RESPONSE_TYPES_SUPPORTED": ["code"],
 }
 
@@ -102,6 +107,9 @@ AGENT_OBO = {
     "SIGNING_KEY_DIR": os.environ.get("OBO_SIGNING_KEY_DIR", str(VAR_DIR / "keys")),
     # The example creates its first key itself; production runs `rotate_signing_key`.
     "AUTO_CREATE_SIGNING_KEY": True,
+    # The example API (/api/) is its own audience (DEFAULT_AUDIENCE) and refuses a revoked
+    # token on the very next request.
+    "RS_REVOCATION_MODE": "database",
 }
 
 LOGGING = {

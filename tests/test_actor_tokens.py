@@ -213,8 +213,20 @@ def test_garbage_is_refused_not_a_500(client_app, bound_code):
     refused(client_app, bound_code, "not.a.jwt", "actor_token_malformed")
 
 
-def test_oversized_token_is_refused(client_app, bound_code):
-    refused(client_app, bound_code, "a" * 10000, "actor_token_malformed")
+def test_oversized_token_is_refused_by_the_parser(agent, settings):
+    settings.AGENT_OBO = {**settings.AGENT_OBO, "TOKEN_PARAMETER_MAX_BYTES": 10**6}
+    from django_agent_obo.actors import ActorTokenError, verify_actor_token
+
+    with pytest.raises(ActorTokenError) as caught:
+        verify_actor_token("a" * 10000, None, ISSUER)
+    assert caught.value.reason == "actor_token_malformed"
+
+
+def test_oversized_token_is_refused_at_the_endpoint(client_app, bound_code):
+    code, verifier = bound_code
+    response = redeem(client_app, code, verifier, actor_token="a" * 10000)
+    assert response.status_code == 400 and error_of(response) == "invalid_request"
+    assert AuditEvent.objects.get(event="token.refused").reason == "parameter_too_large"
 
 
 def test_self_signed_assertion_with_at_jwt_type_is_refused(client_app, bound_code, agent):

@@ -265,9 +265,7 @@ def test_refusals_by_oauthlib_are_audited_too(user, client_app, agent):
     params.pop("code_challenge")
     params.pop("code_challenge_method")
     logged_in(user).get(AUTHORIZE_URL + "?" + urlencode(params))
-    _, response = consent_page(
-        logged_in(user), client_app, agent.actor_id, redirect_uri="https://evil.example/"
-    )
+    consent_page(logged_in(user), client_app, agent.actor_id, redirect_uri="https://evil.example/")
     rows = list(
         AuditEvent.objects.filter(event="consent.denied").values_list("reason", "outcome", "actor_id")
     )

@@ -1,8 +1,14 @@
 """System checks name the exact missing or unsafe setting (agent_obo.E001…)."""
 
+import re
+import types
+from pathlib import Path
+
 import pytest
 from django.core.checks import run_checks
+from django.urls import include, path
 
+import django_agent_obo
 from django_agent_obo import keys
 
 
@@ -57,3 +63,60 @@ def test_weak_signing_key_is_e009(settings):
         "SIGNING_KEYS": [{"private_key": pem}],
     }
     assert "agent_obo.E009" in ids()
+
+
+def test_unloadable_signing_key_is_e008(settings):
+    settings.AGENT_OBO = {
+        **settings.AGENT_OBO,
+        "SIGNING_KEY_DIR": None,
+        "SIGNING_KEYS": [
+            {"private_key": "-----BEGIN PRIVATE KEY-----\nnot a key\n-----END PRIVATE KEY-----\n"}
+        ],
+    }
+    assert "agent_obo.E008" in ids()
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "check_id"),
+    [
+        ("RS_REVOCATION_MODE", "sometimes", "agent_obo.E101"),
+        ("RS_ALGORITHMS", ["RS256", "HS256"], "agent_obo.E102"),
+        ("RS_ALGORITHMS", [], "agent_obo.E102"),
+        ("RS_AUDIT_SAMPLE_RATE", 2, "agent_obo.E103"),
+    ],
+)
+def test_unsafe_resource_server_settings_are_flagged(settings, key, value, check_id):
+    settings.AGENT_OBO = {**settings.AGENT_OBO, key: value}
+    assert check_id in ids()
+
+
+def urlconf(*patterns):
+    module = types.ModuleType("site_urls")
+    module.urlpatterns = list(patterns)
+    return module
+
+
+def test_dot_urls_instead_of_ours_are_e010_and_e011(settings):
+    settings.ROOT_URLCONF = urlconf(path("o/", include("oauth2_provider.urls")))
+    messages = [m for m in run_checks(tags=["urls"]) if m.id.startswith("agent_obo.")]
+    assert {m.id for m in messages} == {"agent_obo.E010", "agent_obo.E011"}
+    assert any("/o/token/ is served by oauth2_provider.views" in m.msg for m in messages)
+
+
+def test_dot_urls_left_beside_ours_are_e011(settings):
+    settings.ROOT_URLCONF = urlconf(
+        path("", include("django_agent_obo.urls")), path("oauth/", include("oauth2_provider.urls"))
+    )
+    flagged = {m.msg.split()[0] for m in run_checks(tags=["urls"]) if m.id == "agent_obo.E011"}
+    assert flagged == {"/oauth/authorize/", "/oauth/token/"}
+
+
+def test_every_check_id_is_tested_here_and_documented():
+    package = Path(django_agent_obo.__file__).parent
+    source = "".join(p.read_text() for p in package.rglob("*.py"))
+    check_ids = set(re.findall(r'id="(agent_obo\.[EW]\d{3})"', source))
+    assert len(check_ids) >= 15
+    tested = Path(__file__).read_text()
+    documented = (package.parent / "docs" / "install.md").read_text()
+    assert {i for i in check_ids if i not in tested} == set()
+    assert {i for i in check_ids if f"`{i}`" not in documented} == set()

@@ -47,10 +47,11 @@ def parse_duration(value: str) -> int | None:
 
 class ConsentForm(AllowForm):
     consent_id = forms.CharField(widget=forms.HiddenInput())
-    duration = forms.ChoiceField(required=False, label="Allow for")
+    # Checked by parse_duration in the view, so an unoffered value is audited as tampering.
+    duration = forms.CharField(required=False, label="Allow for", widget=forms.Select)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["duration"].choices = duration_choices()
+        self.fields["duration"].widget.choices = duration_choices()
         default = agent_obo_settings.DEFAULT_DELEGATION_DURATION
         self.fields["duration"].initial = str(default) if default else FOREVER

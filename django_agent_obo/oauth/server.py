@@ -8,10 +8,12 @@ from oauthlib.common import generate_token
 from oauthlib.oauth2 import Server
 
 from ..tokens import generate_access_token, lifetime
+from .exchange import TOKEN_EXCHANGE, TokenExchangeGrant
 
 
 class AgentOBOServer(Server):
-    """oauthlib's all-grants server, signing RFC 9068 JWTs and checking actors.
+    """oauthlib's all-grants server plus RFC 8693 token exchange, signing RFC 9068 JWTs
+    and checking actors.
 
     Access tokens always come from :func:`~django_agent_obo.tokens.generate_access_token`
     with :func:`~django_agent_obo.tokens.lifetime`; refresh tokens stay opaque random strings.
@@ -29,3 +31,5 @@ class AgentOBOServer(Server):
             request_validator.classify_client_credentials
         )
         self.refresh_grant.custom_validators.post_token.append(request_validator.continue_lineage_on_refresh)
+        self.exchange_grant = TokenExchangeGrant(request_validator)
+        self.grant_types[TOKEN_EXCHANGE] = self.exchange_grant

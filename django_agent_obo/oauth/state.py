@@ -20,6 +20,7 @@ class TokenRequestState:
     actor_chain: list[str] = field(default_factory=list)
     scope: str = ""
     reused_binding: Any = None
+    reused_refresh_family: Any = None  # a refresh token family DOT revoked (RFC 9700 §4.14.2)
 
 
 current: ContextVar[TokenRequestState | None] = ContextVar("agent_obo_token_request", default=None)

@@ -20,6 +20,7 @@ from ..conf import agent_obo_settings
 from ..models import Agent, IssuedToken
 from ..tokens import SignedToken, TokenContext
 from . import state
+from .refresh import explain_refusal, family_is_live, find_refresh_token
 
 
 def refuse(error_class: type[errors.OAuth2Error], reason: str, description: str, request: Any) -> NoReturn:
@@ -157,6 +158,18 @@ class AgentOBOValidator(OAuth2Validator):
 
     # --- refresh: the delegation and the actor carry over ----------------------------------
 
+    def validate_refresh_token(
+        self, refresh_token: str, client: Any, request: Any, *args: Any, **kwargs: Any
+    ) -> bool:
+        """DOT's check (rotation, reuse protection of RFC 9700 §4.14.2); a refusal gets its
+        audit reason, and a family DOT revoked stays revoked after the view's rollback."""
+        presented = find_refresh_token(refresh_token)
+        family_was_live = family_is_live(presented)
+        if super().validate_refresh_token(refresh_token, client, request, *args, **kwargs):
+            return True
+        explain_refusal(presented, client, family_was_live)
+        return False
+
     def continue_lineage_on_refresh(self, request: Any) -> None:
         """A refreshed agent token keeps ``act``; the grant must be alive and the agent re-proven."""
         refresh = getattr(request, "refresh_token_instance", None)
@@ -175,7 +188,8 @@ class AgentOBOValidator(OAuth2Validator):
                     request,
                 )
             kind = origin.kind if origin is not None else IssuedToken.KIND_USER
-            request.agent_obo_context = TokenContext(kind=kind)
+            binding = origin.code_binding if origin is not None else None
+            request.agent_obo_context = TokenContext(kind=kind, code_binding=binding)
             return
         agent, grant = origin.agent, origin.agent_grant
         assert agent is not None
@@ -190,6 +204,7 @@ class AgentOBOValidator(OAuth2Validator):
             kind=IssuedToken.KIND_DELEGATED,
             agent=agent,
             agent_grant=grant,
+            code_binding=origin.code_binding,  # a reused code also revokes refreshed tokens
             actor_chain=list(origin.actor_chain),
             max_expires_at=grant.expires_at,
         )
@@ -238,7 +253,12 @@ class AgentOBOValidator(OAuth2Validator):
             scope=claims["scope"],
             jti=signed.jti,
             ip=audit.client_ip(request),
-            detail={"kind": context.kind, "aud": claims["aud"], "grant_type": request.grant_type},
+            detail={
+                "kind": context.kind,
+                "aud": claims["aud"],
+                "grant_type": request.grant_type,
+                **({"parent_jti": context.parent.jti} if context.parent is not None else {}),
+            },
         )
         return access_token
 

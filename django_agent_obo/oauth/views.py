@@ -24,13 +24,14 @@ from oauth2_provider.settings import oauth2_settings
 from oauth2_provider.views import AuthorizationView, OAuthServerMetadataView, TokenView
 from oauthlib.oauth2.rfc6749.errors import CustomOAuth2Error
 
-from .. import audit, delegation, keys
+from .. import audit, delegation, keys, ratelimit
 from ..actors import ACTOR_TOKEN_TYPES
 from ..adapter import DelegationRefused, get_adapter
 from ..conf import agent_obo_settings
 from ..models import Agent, AuditEvent
 from ..tokens import issuer
 from . import state
+from .exchange import TOKEN_EXCHANGE
 from .forms import BOUND_FIELDS, ConsentForm, parse_duration
 
 PENDING_KEY = "agent_obo_pending_consent"
@@ -51,6 +52,7 @@ SINGLE_VALUED_TOKEN = (
     "subject_token",
     "subject_token_type",
     "requested_token_type",
+    "audience",
 )
 
 
@@ -288,6 +290,12 @@ def _basic_client_id(request: HttpRequest) -> str:
     return unquote_plus(decoded.partition(":")[0])[:100]
 
 
+def _error_json(status: int, error: str, description: str) -> HttpResponse:
+    response = JsonResponse({"error": error, "error_description": description}, status=status)
+    response["Cache-Control"] = "no-store"
+    return response
+
+
 class AgentTokenView(TokenView):
     """DOT's token endpoint run in one transaction: the code claim, the token and its audit
     row commit together, or nothing does (NOTES-DOT §4). Refusals are audited after rollback."""
@@ -297,17 +305,9 @@ class AgentTokenView(TokenView):
             ip=audit.client_ip(request),
             client_id=(request.POST.get("client_id") or _basic_client_id(request))[:100],
         )
-        duplicate = next((n for n in SINGLE_VALUED_TOKEN if len(request.POST.getlist(n)) > 1), None)
-        if duplicate is not None:
-            # RFC 6749 §3.2: parameters MUST NOT be included more than once.
-            current.reason = "duplicate_parameter"
-            response: HttpResponse = JsonResponse(
-                {"error": "invalid_request", "error_description": f"Duplicate {duplicate} parameter."},
-                status=400,
-            )
-            response["Cache-Control"] = "no-store"
-            self._audit_refusal(request, response, current)
-            return response
+        early = self._refuse_early(request, current)
+        if early is not None:
+            return early
         token = state.current.set(current)
         try:
             with transaction.atomic():
@@ -319,6 +319,42 @@ class AgentTokenView(TokenView):
         if response.status_code >= 400:
             self._audit_refusal(request, response, current)
         return response
+
+    def _refuse_early(self, request: HttpRequest, current: state.TokenRequestState) -> HttpResponse | None:
+        """Refusals decided from the raw request, before oauthlib sees it."""
+        rate = agent_obo_settings.TOKEN_RATE_LIMIT
+        if rate:
+            count, retry_after = ratelimit.hit("token", current.client_id or f"ip:{current.ip}", rate)
+            limit = ratelimit.parse_rate(rate)[0]
+            if count > limit:
+                response = _error_json(429, "too_many_requests", "Too many token requests; retry later.")
+                response["Retry-After"] = str(retry_after)
+                if count == limit + 1:  # one audit row per client and window, not one per request
+                    current.reason = "rate_limited"
+                    self._audit_refusal(request, response, current)
+                return response
+        basic_id, body_id = _basic_client_id(request), request.POST.get("client_id")
+        if basic_id and body_id and basic_id != body_id:
+            # oauthlib would call this a server_error; it is the client's mistake (RFC 6749 §2.3).
+            current.reason = "client_id_mismatch"
+            response = _error_json(
+                400, "invalid_request", "client_id does not match the authenticated client."
+            )
+            self._audit_refusal(request, response, current)
+            return response
+        for name, values in request.POST.lists():
+            if len(values) > 1 and name in SINGLE_VALUED_TOKEN:
+                # RFC 6749 §3.2: parameters MUST NOT be included more than once.
+                current.reason = "duplicate_parameter"
+                response = _error_json(400, "invalid_request", f"Duplicate {name} parameter.")
+            elif any(len(v) > agent_obo_settings.TOKEN_PARAMETER_MAX_BYTES for v in values):
+                current.reason = "parameter_too_large"
+                response = _error_json(400, "invalid_request", "A parameter is too large.")
+            else:
+                continue
+            self._audit_refusal(request, response, current)
+            return response
+        return None
 
     def _audit_refusal(
         self, request: HttpRequest, response: HttpResponse, current: state.TokenRequestState
@@ -341,10 +377,13 @@ class AgentTokenView(TokenView):
             )
         if current.reused_binding is not None:
             delegation.revoke_code_descendants(current.reused_binding, current.ip)
+        if current.reused_refresh_family is not None:
+            delegation.revoke_refresh_family(current.reused_refresh_family, user=current.user, ip=current.ip)
 
 
 class AgentServerMetadataView(OAuthServerMetadataView):
-    """RFC 8414 metadata plus the draft's ``requested_actor_supported`` and our JWKS."""
+    """RFC 8414 metadata plus the draft's ``requested_actor_supported``, RFC 8693 token
+    exchange among the grant types, and our JWKS."""
 
     def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         response = super().get(request, *args, **kwargs)
@@ -356,6 +395,8 @@ class AgentServerMetadataView(OAuthServerMetadataView):
         data["code_challenge_methods_supported"] = ["S256"]
         data["requested_actor_supported"] = True
         data["actor_token_types_supported"] = list(ACTOR_TOKEN_TYPES)
+        if TOKEN_EXCHANGE not in data["grant_types_supported"]:
+            data["grant_types_supported"].append(TOKEN_EXCHANGE)
         data["authorization_response_iss_parameter_supported"] = bool(
             oauth2_settings.COMPLIANT_BCP_RFC9700_AUTHZ_RESPONSE_ISS
         )

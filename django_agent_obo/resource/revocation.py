@@ -1,0 +1,95 @@
+"""Is this token still good? Three operator-selectable modes (``RS_REVOCATION_MODE``).
+
+* ``database``: read our :class:`~django_agent_obo.models.IssuedToken` row by ``jti`` on
+  every request; a revocation is refused on the very next request.
+* ``cache``: the same row, kept in Django's cache (e.g. Redis) for at most
+  ``RS_REVOCATION_CACHE_SECONDS``: a resource server sharing that cache with the
+  authorization server sees a revocation at once (``delegation`` evicts the entries on
+  commit); one with its own cache sees it within the configured staleness. Per request
+  this costs one cache read and no database query.
+* ``none``: signature and expiry only; a revoked token works until it expires.
+
+A token we signed but never recorded (its transaction rolled back) is refused in the
+``database`` and ``cache`` modes.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from django.core.cache import caches
+
+from ..conf import agent_obo_settings
+from ..models import IssuedToken
+
+MODES = ("database", "cache", "none")
+CACHE_PREFIX = "agent_obo:rs:jti:"
+_UNKNOWN: tuple[()] = ()
+
+
+@dataclass(frozen=True)
+class TokenStatus:
+    """What our record says about a token: revoked or not, its kind and its user (if any)."""
+
+    revoked: bool
+    kind: str
+    user_id: Any
+
+
+class TokenNotUsable(Exception):
+    """The record says no: ``reason`` is ``token_revoked`` or ``token_unknown``."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def load_status(jti: str) -> TokenStatus | None:
+    """One query: the record of ``jti``, or None when we never recorded it."""
+    row = IssuedToken.objects.filter(jti=jti).values_list("revoked_at", "kind", "user_id").first()
+    if row is None:
+        return None
+    return TokenStatus(revoked=row[0] is not None, kind=row[1], user_id=row[2])
+
+
+def cache_key(jti: str) -> str:
+    return CACHE_PREFIX + jti
+
+
+def _cached_status(jti: str, exp: int) -> TokenStatus | None:
+    cache = caches[agent_obo_settings.RS_REVOCATION_CACHE_ALIAS]
+    key = cache_key(jti)
+    cached = cache.get(key)
+    if cached is not None:
+        return TokenStatus(*cached) if cached else None
+    status = load_status(jti)
+    ttl = min(int(agent_obo_settings.RS_REVOCATION_CACHE_SECONDS), max(1, exp - int(time.time())))
+    value = (status.revoked, status.kind, status.user_id) if status is not None else _UNKNOWN
+    cache.set(key, value, ttl)
+    return status
+
+
+def check(jti: str, exp: int) -> TokenStatus | None:
+    """The token's status in the configured mode; raises :class:`TokenNotUsable`.
+
+    Returns None in ``none`` mode (nothing was read).
+    """
+    mode = agent_obo_settings.RS_REVOCATION_MODE
+    if mode == "none":
+        return None
+    status = _cached_status(jti, exp) if mode == "cache" else load_status(jti)
+    if status is None:
+        raise TokenNotUsable("token_unknown")
+    if status.revoked:
+        raise TokenNotUsable("token_revoked")
+    return status
+
+
+def evict(jtis: Iterable[str]) -> None:
+    """Drop cached statuses of revoked tokens; ``delegation`` calls this after commit."""
+    keys = [cache_key(jti) for jti in jtis]
+    if keys:
+        caches[agent_obo_settings.RS_REVOCATION_CACHE_ALIAS].delete_many(keys)

@@ -1,0 +1,239 @@
+"""Local validation of our RFC 9068 access tokens, and what a resource server learns from one.
+
+:func:`validate_access_token` checks, in order: size and JWS shape; ``typ`` is ``at+jwt``
+(RFC 9068 §4); no ``crit``/``jku``/``x5u``/``jwk``/``x5c`` header; ``alg`` allow-listed and
+equal to the key's own; ``kid`` known to the key set; the signature; ``iss``; ``aud`` names
+this resource; ``exp``/``nbf``/``iat`` with leeway; required claims; a well-formed ``act``
+chain (RFC 8693 §4.1); then revocation in the configured mode. Any failure is a
+:class:`TokenError` whose ``reason`` is a stable identifier.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import functools
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+import jwt
+
+from ..conf import agent_obo_settings
+from ..models import IssuedToken
+from ..tokens import default_audience, flatten_act, issuer
+from . import revocation
+from .keysets import key_set
+
+ACCESS_TOKEN_TYPES = frozenset({"at+jwt", "application/at+jwt"})  # RFC 9068 §4
+REFUSED_HEADERS = ("crit", "jku", "x5u", "jwk", "x5c")
+REQUIRED_CLAIMS = ["iss", "sub", "aud", "exp", "iat", "jti", "client_id"]
+MAX_CHAIN_DEPTH = 32
+
+DESCRIPTIONS = {
+    "token_malformed": "The access token is not a well-formed JWT.",
+    "token_typ": "The token is not an RFC 9068 access token (typ at+jwt).",
+    "token_header": "The token carries a header this resource does not accept.",
+    "token_alg": "The token's signature algorithm is not accepted.",
+    "token_kid": "The token was signed with an unknown key.",
+    "token_signature": "The token's signature does not verify.",
+    "token_iss": "The token was issued by another issuer.",
+    "token_aud": "The token is not meant for this resource.",
+    "token_expired": "The access token has expired.",
+    "token_not_yet_valid": "The access token is not valid yet.",
+    "token_claims": "The access token lacks a required claim.",
+    "token_act": "The token's act claim is malformed.",
+    "token_revoked": "The access token has been revoked.",
+    "token_unknown": "The access token is not known to the issuer.",
+}
+
+
+class TokenError(Exception):
+    """The bearer token is not acceptable (RFC 6750 §3.1 ``invalid_token``)."""
+
+    error = "invalid_token"
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.description = DESCRIPTIONS.get(reason, "The access token is invalid.")
+
+
+@dataclass(frozen=True)
+class AccessTokenInfo:
+    """A validated access token: the three identities kept apart (SPEC §1).
+
+    ``sub`` is the user (or, for an agent's own token, the agent; for a bare client, the
+    client); ``client_id`` the client that ran the flow; ``actor_chain`` the agents,
+    current actor first. ``user`` is resolved from our record on first access only.
+    """
+
+    claims: Mapping[str, Any]
+    sub: str
+    client_id: str
+    jti: str
+    scopes: frozenset[str]
+    actor_chain: tuple[str, ...]
+    audience: tuple[str, ...]
+    expires_at: int
+    status: revocation.TokenStatus | None = field(default=None, repr=False)
+
+    @property
+    def scope(self) -> str:
+        return str(self.claims.get("scope", ""))
+
+    @property
+    def actor(self) -> str | None:
+        """The current actor (``act.sub``), or None for a token without ``act``."""
+        return self.actor_chain[0] if self.actor_chain else None
+
+    @property
+    def chain_depth(self) -> int:
+        return len(self.actor_chain)
+
+    @cached_property
+    def record(self) -> revocation.TokenStatus | None:
+        """Our record of the token (read now if the revocation mode did not read it)."""
+        return self.status if self.status is not None else revocation.load_status(self.jti)
+
+    @property
+    def kind(self) -> str | None:
+        """``delegated``, ``actor``, ``user`` or ``client``; None when we hold no record."""
+        if self.actor_chain:
+            return IssuedToken.KIND_DELEGATED
+        return self.record.kind if self.record is not None else None
+
+    @property
+    def is_agent(self) -> bool:
+        """An agent is calling: acting for a user (``act``) or as itself (its actor token)."""
+        return bool(self.actor_chain) or self.kind == IssuedToken.KIND_ACTOR
+
+    @property
+    def agent_id(self) -> str | None:
+        """The agent calling: the current actor, or ``sub`` of an agent's own token."""
+        if self.actor_chain:
+            return self.actor_chain[0]
+        return self.sub if self.kind == IssuedToken.KIND_ACTOR else None
+
+    @cached_property
+    def user(self) -> Any:
+        """The user the token was issued for, or ``AnonymousUser`` (agent or client tokens)."""
+        from django.contrib.auth import get_user_model
+        from django.contrib.auth.models import AnonymousUser
+
+        record = self.record
+        if record is None or record.user_id is None:
+            return AnonymousUser()
+        found = get_user_model()._default_manager.filter(pk=record.user_id).first()
+        return found if found is not None else AnonymousUser()
+
+    def has_scopes(self, required: tuple[str, ...] | list[str], match: str = "all") -> bool:
+        if not required:
+            return True
+        if match == "any":
+            return not self.scopes.isdisjoint(required)
+        return self.scopes.issuperset(required)
+
+
+@functools.lru_cache(maxsize=64)
+def _header(segment: str) -> tuple[str, str, Any]:
+    """(alg, kid, typ) of a JWS header segment; tokens of one key share a segment."""
+    try:
+        header = json.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))
+    except (binascii.Error, ValueError) as exc:
+        raise TokenError("token_malformed") from exc
+    if not isinstance(header, dict):
+        raise TokenError("token_malformed")
+    if any(name in header for name in REFUSED_HEADERS):
+        raise TokenError("token_header")
+    alg, kid, typ = header.get("alg"), header.get("kid"), header.get("typ")
+    if not isinstance(alg, str) or not isinstance(kid, str):
+        raise TokenError("token_alg" if not isinstance(alg, str) else "token_kid")
+    return alg, kid, typ
+
+
+def expected_issuer() -> str:
+    return str(agent_obo_settings.RS_ISSUER or issuer()).rstrip("/")
+
+
+def expected_audience() -> list[str]:
+    value = agent_obo_settings.RS_AUDIENCE or default_audience()
+    return [value] if isinstance(value, str) else list(value)
+
+
+_ERRORS: tuple[tuple[type[Exception], str], ...] = (
+    (jwt.ExpiredSignatureError, "token_expired"),
+    (jwt.ImmatureSignatureError, "token_not_yet_valid"),
+    (jwt.InvalidAudienceError, "token_aud"),
+    (jwt.InvalidIssuerError, "token_iss"),
+    (jwt.MissingRequiredClaimError, "token_claims"),
+    (jwt.InvalidSignatureError, "token_signature"),
+)
+
+
+def verify_signed(token: str, *, audience: list[str] | None) -> dict[str, Any]:
+    """Header checks, key choice, signature and time claims; ``audience=None`` skips ``aud``.
+
+    Does not consult revocation (introspection reads our record itself).
+    """
+    if not isinstance(token, str) or len(token) > agent_obo_settings.RS_MAX_TOKEN_BYTES:
+        raise TokenError("token_malformed")
+    segment, dot, _ = token.partition(".")
+    if not dot:
+        raise TokenError("token_malformed")
+    alg, kid, typ = _header(segment)
+    if not isinstance(typ, str) or typ.lower() not in ACCESS_TOKEN_TYPES:
+        raise TokenError("token_typ")
+    if alg not in agent_obo_settings.RS_ALGORITHMS:
+        raise TokenError("token_alg")
+    key = key_set().get(kid, alg)
+    if key is None:
+        raise TokenError("token_kid")
+    try:
+        return dict(
+            jwt.decode(
+                token,
+                key,
+                algorithms=[alg],
+                audience=audience,
+                issuer=expected_issuer(),
+                leeway=agent_obo_settings.RS_LEEWAY_SECONDS,
+                options={"require": REQUIRED_CLAIMS, "verify_aud": audience is not None},
+            )
+        )
+    except jwt.InvalidTokenError as exc:
+        reason = next((name for kind, name in _ERRORS if isinstance(exc, kind)), "token_malformed")
+        raise TokenError(reason) from exc
+
+
+def validate_access_token(token: str) -> AccessTokenInfo:
+    """Validate a bearer token for this resource; raises :class:`TokenError` (RFC 6750 §3.1)."""
+    claims = verify_signed(token, audience=expected_audience())
+    sub, client_id, jti, scope = claims["sub"], claims["client_id"], claims["jti"], claims.get("scope", "")
+    if not (isinstance(sub, str) and isinstance(client_id, str) and isinstance(jti, str)):
+        raise TokenError("token_claims")
+    if not isinstance(scope, str):
+        raise TokenError("token_claims")
+    act = claims.get("act")
+    try:
+        chain = tuple(flatten_act(act, MAX_CHAIN_DEPTH)) if act is not None else ()
+    except ValueError as exc:
+        raise TokenError("token_act") from exc
+    try:
+        status = revocation.check(jti, int(claims["exp"]))
+    except revocation.TokenNotUsable as exc:
+        raise TokenError(exc.reason) from exc
+    aud = claims["aud"]
+    return AccessTokenInfo(
+        claims=claims,
+        sub=sub,
+        client_id=client_id,
+        jti=jti,
+        scopes=frozenset(scope.split()),
+        actor_chain=chain,
+        audience=(aud,) if isinstance(aud, str) else tuple(aud),
+        expires_at=int(claims["exp"]),
+        status=status,
+    )

@@ -1,0 +1,87 @@
+"""``manage.py obo_demo``: the whole story runs, says what it did, and names a failing step."""
+
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from django_agent_obo.models import Agent, AgentGrant, AuditEvent
+from tests.fixtures_resource import configure
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run_demo() -> str:
+    out = io.StringIO()
+    call_command("obo_demo", force=True, stdout=out)
+    return out.getvalue()
+
+
+def test_demo_tells_the_whole_story():
+    output = run_demo()
+    assert "All 12 steps behaved as the draft says." in output
+    assert 'WWW-Authenticate: Bearer resource_metadata="' in output
+    assert "requested_actor=agent%3Ademo-calendar-assistant" in output
+    assert "code_challenge_method=S256" in output
+    assert '"act": {\n       "sub": "agent:demo-calendar-assistant"' in output
+    assert '"actor": "agent:demo-calendar-assistant"' in output
+    assert 'error="insufficient_scope"' in output
+    assert 'error="invalid_token"' in output
+    grant = AgentGrant.objects.get(agent__actor_id="agent:demo-calendar-assistant")
+    assert grant.revoke_reason == "user_revoked"
+    assert AuditEvent.objects.filter(event="grant.revoked", user__username="demo").exists()
+
+
+def test_demo_can_run_again_on_the_same_database():
+    run_demo()
+    assert "All 12 steps" in run_demo()
+    assert Agent.objects.filter(actor_id="agent:demo-calendar-assistant").count() == 1
+    assert AgentGrant.objects.filter(revoked_at__isnull=True).count() == 0
+
+
+def test_demo_reenables_a_disabled_demo_agent():
+    run_demo()
+    Agent.objects.filter(actor_id="agent:demo-calendar-assistant").update(is_active=False)
+    assert "All 12 steps" in run_demo()
+
+
+def test_demo_names_the_step_that_failed(settings):
+    configure(settings, RS_REVOCATION_MODE="none")
+    with pytest.raises(
+        CommandError, match=r"step 12 \(The API refuses the revoked token\) failed: expected 401"
+    ):
+        run_demo()
+
+
+def test_demo_refuses_a_site_without_debug_unless_forced():
+    with pytest.raises(CommandError, match="DEBUG"):
+        call_command("obo_demo", stdout=io.StringIO())
+    assert not Agent.objects.exists()
+
+
+def test_make_demo_commands_exit_zero_on_a_fresh_database(tmp_path):
+    env = {
+        **os.environ,
+        "OBO_VAR_DIR": str(tmp_path),
+        "DJANGO_SETTINGS_MODULE": "example_project.settings",
+        "DJANGO_DEBUG": "1",
+    }
+    env.pop("DATABASE_URL", None)
+    env.pop("OBO_SIGNING_KEY_DIR", None)
+    for command in (["migrate", "--noinput"], ["obo_demo"]):
+        done = subprocess.run(
+            [sys.executable, "manage.py", *command],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+    assert "All 12 steps behaved as the draft says." in done.stdout

@@ -1,0 +1,131 @@
+"""Revocation as a resource server sees it, in each mode: database, cache, none."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from django.core.cache import cache
+from django.test import Client
+from django.utils import timezone
+
+from django_agent_obo import delegation
+from django_agent_obo.models import AgentGrant, IssuedToken
+from django_agent_obo.resource import TokenError, validate_access_token
+from django_agent_obo.resource.revocation import cache_key
+from tests.fixtures_resource import bearer, configure, delegated_token, mint
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    cache.clear()
+
+
+def refused_reason(token: str) -> str:
+    with pytest.raises(TokenError) as caught:
+        validate_access_token(token)
+    return caught.value.reason
+
+
+def revoke_the_grant(user, agent, capture):
+    grant = AgentGrant.objects.get(user=user, agent=agent.model)
+    with capture(execute=True):
+        delegation.revoke_grant(grant, by=user)
+
+
+def test_database_mode_refuses_a_revoked_token_on_the_next_request(
+    settings, user, client_app, agent, django_capture_on_commit_callbacks
+):
+    configure(settings, RS_REVOCATION_MODE="database")
+    token = delegated_token(user, client_app, agent)
+    assert validate_access_token(token)
+    revoke_the_grant(user, agent, django_capture_on_commit_callbacks)
+    assert refused_reason(token) == "token_revoked"
+
+
+def test_database_mode_reads_the_record_once_per_request(settings, client_app, django_assert_num_queries):
+    configure(settings, RS_REVOCATION_MODE="database")
+    token = mint(client_app)
+    with django_assert_num_queries(1):
+        validate_access_token(token)
+
+
+def test_rfc7009_revocation_at_the_server_reaches_the_resource(settings, user, client_app, agent):
+    configure(settings, RS_REVOCATION_MODE="database")
+    token = delegated_token(user, client_app, agent)
+    response = Client().post("/o/revoke_token/", {"token": token}, **client_app.basic())
+    assert response.status_code == 200
+    assert refused_reason(token) == "token_revoked"
+
+
+def test_kill_switch_stops_the_agents_tokens_at_the_resource(settings, user, client_app, agent):
+    configure(settings, RS_REVOCATION_MODE="database")
+    token = delegated_token(user, client_app, agent)
+    delegation.set_agent_active(agent.model, False)
+    assert refused_reason(token) == "token_revoked"
+
+
+def test_cache_mode_needs_no_database_query_once_cached(settings, client_app, django_assert_num_queries):
+    configure(settings, RS_REVOCATION_MODE="cache")
+    token = mint(client_app)
+    validate_access_token(token)
+    with django_assert_num_queries(0):
+        validate_access_token(token)
+
+
+def test_cache_mode_sees_a_revocation_at_once_when_sharing_the_cache(
+    settings, user, client_app, agent, django_capture_on_commit_callbacks
+):
+    configure(settings, RS_REVOCATION_MODE="cache")
+    token = delegated_token(user, client_app, agent)
+    assert validate_access_token(token)
+    revoke_the_grant(user, agent, django_capture_on_commit_callbacks)
+    assert refused_reason(token) == "token_revoked"
+
+
+def test_cache_mode_is_stale_at_most_the_configured_seconds(settings, client_app, monkeypatch):
+    """A revocation the cache never heard of (another cache, another site) shows once the entry ages out."""
+    configure(settings, RS_REVOCATION_MODE="cache", RS_REVOCATION_CACHE_SECONDS=30)
+    token = mint(client_app)
+    info = validate_access_token(token)
+    IssuedToken.objects.filter(jti=info.jti).update(revoked_at=timezone.now())
+    assert validate_access_token(token)  # still cached as live: the bounded staleness
+    later = time.time() + 31
+    monkeypatch.setattr("django.core.cache.backends.locmem.time.time", lambda: later)
+    assert refused_reason(token) == "token_revoked"
+
+
+def test_cache_entry_never_outlives_the_token(settings, client_app, monkeypatch):
+    configure(settings, RS_REVOCATION_MODE="cache", RS_REVOCATION_CACHE_SECONDS=3600)
+    token = mint(client_app, exp=int(time.time()) + 60)
+    info = validate_access_token(token)
+    later = time.time() + 61
+    monkeypatch.setattr("django.core.cache.backends.locmem.time.time", lambda: later)
+    assert cache.get(cache_key(info.jti)) is None
+
+
+def test_cache_mode_refuses_a_token_never_recorded(settings, client_app):
+    configure(settings, RS_REVOCATION_MODE="cache")
+    token = mint(client_app, record=False)
+    assert refused_reason(token) == "token_unknown"
+    assert refused_reason(token) == "token_unknown"
+
+
+def test_none_mode_accepts_a_revoked_token_until_it_expires(settings, client_app, django_assert_num_queries):
+    configure(settings, RS_REVOCATION_MODE="none")
+    token = mint(client_app)
+    IssuedToken.objects.update(revoked_at=timezone.now())
+    with django_assert_num_queries(0):
+        assert validate_access_token(token)
+    expired = mint(client_app, iat=int(time.time()) - 600, exp=int(time.time()) - 100)
+    assert refused_reason(expired) == "token_expired"
+
+
+def test_revoked_token_gets_the_invalid_token_challenge(settings, user, client_app, agent):
+    configure(settings, RS_REVOCATION_MODE="database")
+    token = delegated_token(user, client_app, agent)
+    Client().post("/o/revoke_token/", {"token": token}, **client_app.basic())
+    response = Client().get("/api/whoami/", **bearer(token))
+    assert response.status_code == 401
+    assert 'error="invalid_token"' in response["WWW-Authenticate"]
+    assert response.json()["error"] == "invalid_token"
