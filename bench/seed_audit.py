@@ -22,13 +22,22 @@ EVENTS = ["token.issued"] * 6 + ["token.refreshed"] * 2 + ["consent.granted", "c
 REASONS = ["actor_token_expired", "grant_expired", "actor_mismatch", "invalid_client"]
 
 
-def setup_django() -> str:
-    """Configure and start Django; return a description of the database in use."""
+def prepare_environment() -> None:
+    """The example project's settings and a scratch folder (SQLite file, signing keys).
+
+    Without Django, so a parent process that only starts children stays small.
+    """
     sys.path.insert(0, str(ROOT))
     if "OBO_VAR_DIR" not in os.environ:  # ours to remove; child processes inherit and keep it
         os.environ["OBO_VAR_DIR"] = tempfile.mkdtemp(prefix="obo-bench-")
         atexit.register(shutil.rmtree, os.environ["OBO_VAR_DIR"], ignore_errors=True)
     os.environ["DJANGO_SETTINGS_MODULE"] = "example_project.settings"
+    os.environ.setdefault("DJANGO_DEBUG", "0")  # as in production: no query log, no debug pages
+
+
+def setup_django() -> str:
+    """Configure and start Django; return a description of the database in use."""
+    prepare_environment()
     os.environ.pop("OBO_SIGNING_KEY_DIR", None)
     import django
 

@@ -8,13 +8,12 @@ refresh tokens in bulk, so DOT's own introspection and bearer checks agree at on
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
 from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
-from django.db import transaction
-from django.db.models import QuerySet
+from django.db import connection, transaction
+from django.db.models import Model, QuerySet
 from django.utils import timezone
 from oauth2_provider.models import get_access_token_model, get_refresh_token_model
 from oauth2_provider.settings import oauth2_settings
@@ -22,6 +21,8 @@ from oauth2_provider.settings import oauth2_settings
 from . import audit
 from .models import Agent, AgentGrant, CodeBinding, IssuedToken
 from .resource import revocation
+from .retry import transactional
+from .tokens import TokenContext
 
 
 def code_hash(code: str) -> str:
@@ -117,33 +118,82 @@ def claim_code(code: str, application: Any) -> CodeBinding | None:
     return binding
 
 
+@transactional
 def revoke_code_descendants(binding: CodeBinding, ip: str | None) -> int:
     """Revoke everything a reused code's first redemption issued (RFC 6749 §4.1.2)."""
-    with transaction.atomic():
-        return _revoke(IssuedToken.objects.filter(code_binding=binding), "code_reused", ip=ip)
+    return _revoke(IssuedToken.objects.filter(code_binding=binding), "code_reused", ip=ip)
 
 
-def _descendant_ids(roots: Iterable[int]) -> list[int]:
-    """All token ids in the lineage below (and including) ``roots``: exchanged tokens follow."""
-    found = list(roots)
-    frontier = list(found)
+def _lock_lineage(tokens: QuerySet[IssuedToken]) -> list[int]:
+    """Lock the live tokens and, level by level, everything exchanged from them.
+
+    Each level is read with ``FOR UPDATE``: an issuance holding a share lock on a parent
+    (see :func:`hold_for_issuance`) finishes first, and the next level's query then sees
+    the token it minted. So after a revocation returns, nothing derived from it is live.
+    """
+    found: list[int] = []
+    frontier = list(tokens.filter(revoked_at__isnull=True).select_for_update().values_list("id", flat=True))
     while frontier:
-        frontier = list(
-            IssuedToken.objects.filter(parent_id__in=frontier, revoked_at__isnull=True).values_list(
-                "id", flat=True
-            )
-        )
         found.extend(frontier)
+        frontier = list(
+            IssuedToken.objects.filter(parent_id__in=frontier, revoked_at__isnull=True)
+            .select_for_update()
+            .values_list("id", flat=True)
+        )
     return found
+
+
+def _share_lock(model: type[Model], ids: list[Any]) -> None:
+    """``SELECT … FOR KEY SHARE`` on PostgreSQL: revocations (``FOR UPDATE``) wait for us, and
+    we for them, while issuances of the same agent or grant neither wait for each other nor
+    block ordinary updates such as a grant's ``last_used_at``."""
+    ids = [i for i in ids if i is not None]
+    if not ids:
+        return
+    if connection.vendor == "postgresql":
+        table = connection.ops.quote_name(model._meta.db_table)
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT 1 FROM {table} WHERE id = ANY(%s) FOR KEY SHARE", [ids])  # noqa: S608
+    else:  # SQLite serialises writers already; other backends get an exclusive lock
+        list(model._default_manager.select_for_update().filter(pk__in=ids).values_list("pk", flat=True))
+
+
+def lock_dependencies(context: TokenContext) -> None:
+    """Share-lock what a new token depends on, in the order revocations lock it:
+    agent, then grant, then tokens. Call it before writing any token row."""
+    _share_lock(Agent, [context.agent.pk] if context.agent else [])
+    _share_lock(AgentGrant, [context.agent_grant.pk] if context.agent_grant else [])
+    _share_lock(IssuedToken, [context.parent.pk] if context.parent else [])
+
+
+def hold_for_issuance(context: TokenContext) -> str | None:
+    """Lock what a new token depends on (agent, grant, parent token) and read it afresh.
+
+    Returns why the token must not be issued, or None. Called in the transaction that
+    stores the token, so a concurrent kill switch, grant revocation or token revocation
+    either sees the new token and revokes it, or is seen here (RFC 7009 §2.1).
+    """
+    lock_dependencies(context)
+    now = timezone.now()
+    if context.agent is not None:
+        reason = Agent.objects.get(pk=context.agent.pk).unusable_reason(now)
+        if reason is not None:
+            return reason
+    if context.agent_grant is not None:
+        reason = AgentGrant.objects.get(pk=context.agent_grant.pk).dead_reason(now)
+        if reason is not None:
+            return reason
+    if context.parent is not None and not IssuedToken.objects.get(pk=context.parent.pk).is_live(now):
+        return "subject_token_revoked"
+    return None
 
 
 def _revoke(tokens: QuerySet[IssuedToken], reason: str, *, ip: str | None = None, user: Any = None) -> int:
     """Revoke tokens and their descendants; expire DOT's rows; one ``token.revoked`` row."""
     now = timezone.now()
-    roots = list(tokens.filter(revoked_at__isnull=True).values_list("id", flat=True))
-    if not roots:
+    ids = _lock_lineage(tokens)
+    if not ids:
         return 0
-    ids = _descendant_ids(roots)
     live = IssuedToken.objects.filter(id__in=ids, revoked_at__isnull=True)
     dot_ids = list(live.exclude(access_token__isnull=True).values_list("access_token_id", flat=True))
     jtis = list(live.values_list("jti", flat=True))
@@ -164,54 +214,54 @@ def _end_grants(grants: QuerySet[AgentGrant], reason: str, now: datetime) -> Non
     grants.filter(revoked_at__isnull=True).update(revoked_at=now, revoke_reason=reason)
 
 
+@transactional
 def revoke_grant(
     grant: AgentGrant, *, by: Any = None, reason: str = "user_revoked", ip: str | None = None
 ) -> int:
     """End a standing delegation and everything issued under it, at once."""
-    with transaction.atomic():
-        now = timezone.now()
-        locked = AgentGrant.objects.select_for_update().get(pk=grant.pk)
-        if locked.revoked_at is not None:
-            return 0
-        _end_grants(AgentGrant.objects.filter(pk=locked.pk), reason, now)
-        count = _revoke(IssuedToken.objects.filter(agent_grant=locked), reason, ip=ip, user=locked.user)
-        audit.record(
-            "grant.revoked",
-            user=locked.user,
-            client_id=locked.application.client_id,
-            actor_chain=[locked.agent.actor_id],
-            scope=locked.scope,
-            ip=ip,
-            detail={"by": by.get_username() if by is not None else "", "reason": reason, "tokens": count},
-        )
-        return count
+    now = timezone.now()
+    locked = AgentGrant.objects.select_for_update().get(pk=grant.pk)
+    if locked.revoked_at is not None:
+        return 0
+    _end_grants(AgentGrant.objects.filter(pk=locked.pk), reason, now)
+    count = _revoke(IssuedToken.objects.filter(agent_grant=locked), reason, ip=ip, user=locked.user)
+    audit.record(
+        "grant.revoked",
+        user=locked.user,
+        client_id=locked.application.client_id,
+        actor_chain=[locked.agent.actor_id],
+        scope=locked.scope,
+        ip=ip,
+        detail={"by": by.get_username() if by is not None else "", "reason": reason, "tokens": count},
+    )
+    return count
 
 
+@transactional
 def revoke_token(token: IssuedToken, *, reason: str = "revoked", ip: str | None = None) -> int:
     """Revoke one token (RFC 7009) and every token exchanged from it."""
-    with transaction.atomic():
-        return _revoke(IssuedToken.objects.filter(pk=token.pk), reason, ip=ip, user=token.user)
+    return _revoke(IssuedToken.objects.filter(pk=token.pk), reason, ip=ip, user=token.user)
 
 
+@transactional
 def set_agent_active(agent: Agent, active: bool, *, by: Any = None, ip: str | None = None) -> int:
     """The kill switch: disabling stops every token of the agent (and its chains) at once."""
-    with transaction.atomic():
-        locked = Agent.objects.select_for_update().get(pk=agent.pk)
-        if locked.is_active == active:
-            return 0
-        Agent.objects.filter(pk=locked.pk).update(is_active=active)
-        count = 0
-        if not active:
-            count = _revoke(IssuedToken.objects.filter(agent=locked), "agent_disabled", ip=ip)
-        audit.record(
-            "agent.enabled" if active else "agent.disabled",
-            user=by,
-            actor_chain=[locked.actor_id],
-            ip=ip,
-            detail={"tokens_revoked": count},
-        )
-        agent.is_active = active
-        return count
+    locked = Agent.objects.select_for_update().get(pk=agent.pk)
+    if locked.is_active == active:
+        return 0
+    Agent.objects.filter(pk=locked.pk).update(is_active=active)
+    count = 0
+    if not active:
+        count = _revoke(IssuedToken.objects.filter(agent=locked), "agent_disabled", ip=ip)
+    audit.record(
+        "agent.enabled" if active else "agent.disabled",
+        user=by,
+        actor_chain=[locked.actor_id],
+        ip=ip,
+        detail={"tokens_revoked": count},
+    )
+    agent.is_active = active
+    return count
 
 
 def mark_dot_token_deleted(access_token_pk: Any) -> None:
@@ -225,18 +275,18 @@ def mark_dot_token_deleted(access_token_pk: Any) -> None:
         _revoke(IssuedToken.objects.filter(parent_id__in=parents), "parent_revoked")
 
 
+@transactional
 def revoke_refresh_family(token_family: Any, *, user: Any = None, ip: str | None = None) -> int:
     """A rotated refresh token came back: revoke its whole family, every access token issued
     from it and every token exchanged from those (RFC 9700 §4.14.2), in one transaction."""
-    with transaction.atomic():
-        count = _revoke(
-            IssuedToken.objects.filter(refresh_token__token_family=token_family),
-            "refresh_token_reused",
-            ip=ip,
-            user=user,
-        )
-        get_refresh_token_model().revoke_family(token_family)
-        return count
+    count = _revoke(
+        IssuedToken.objects.filter(refresh_token__token_family=token_family),
+        "refresh_token_reused",
+        ip=ip,
+        user=user,
+    )
+    get_refresh_token_model().revoke_family(token_family)
+    return count
 
 
 def touch_grant(grant: AgentGrant) -> None:

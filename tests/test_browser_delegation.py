@@ -11,6 +11,7 @@ from datetime import timedelta
 from urllib.parse import urlencode
 
 import pytest
+from django.db import connections
 from django.utils import timezone
 from playwright.sync_api import Page, expect, sync_playwright
 
@@ -34,6 +35,9 @@ def page(monkeypatch: pytest.MonkeyPatch) -> Iterator[Page]:
         context.route(REDIRECT_URI + "*", lambda route: route.fulfill(status=200, body="client callback"))
         yield context.new_page()
         browser.close()
+        # Under the running event loop the ORM used its own connection; close it, or
+        # PostgreSQL cannot drop the test database at the end of the run.
+        connections.close_all()
 
 
 def sign_in(

@@ -18,15 +18,16 @@ from ..models import IssuedToken
 from . import state
 
 
-def find_refresh_token(raw: str) -> Any:
-    """The refresh token row DOT will judge (the live one first, as DOT picks it)."""
+def find_refresh_token(raw: str, lock: bool = False) -> Any:
+    """The refresh token row DOT will judge (the live one first, as DOT picks it).
+
+    With ``lock`` the rows are locked ``FOR UPDATE`` until the transaction ends.
+    """
     checksum = hashlib.sha256(raw.encode("utf-8")).hexdigest()
-    return (
-        get_refresh_token_model()
-        .objects.filter(token_checksum=checksum)
-        .order_by(F("revoked").desc(nulls_first=True))
-        .first()
-    )
+    rows = get_refresh_token_model().objects.filter(token_checksum=checksum)
+    if lock:
+        list(rows.select_for_update().values_list("pk", flat=True))
+    return rows.order_by(F("revoked").desc(nulls_first=True)).first()
 
 
 def family_is_live(refresh_token: Any) -> bool:

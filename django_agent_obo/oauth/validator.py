@@ -162,8 +162,21 @@ class AgentOBOValidator(OAuth2Validator):
         self, refresh_token: str, client: Any, request: Any, *args: Any, **kwargs: Any
     ) -> bool:
         """DOT's check (rotation, reuse protection of RFC 9700 §4.14.2); a refusal gets its
-        audit reason, and a family DOT revoked stays revoked after the view's rollback."""
+        audit reason, and a family DOT revoked stays revoked after the view's rollback.
+
+        The presented row is locked first, as a code is claimed: of concurrent uses one
+        rotates it and the others then see a rotated token, i.e. reuse (DOT alone would
+        hand all of them the winner's new tokens).
+        """
         presented = find_refresh_token(refresh_token)
+        origin = (
+            IssuedToken.objects.filter(refresh_token=presented).first() if presented is not None else None
+        )
+        if origin is not None:  # DOT writes token rows before we mint: lock agent and grant first
+            delegation.lock_dependencies(
+                TokenContext(kind=origin.kind, agent=origin.agent, agent_grant=origin.agent_grant)
+            )
+        presented = find_refresh_token(refresh_token, lock=True)
         family_was_live = family_is_live(presented)
         if super().validate_refresh_token(refresh_token, client, request, *args, **kwargs):
             return True
@@ -214,8 +227,12 @@ class AgentOBOValidator(OAuth2Validator):
     def _create_access_token(
         self, expires: Any, request: Any, token: dict[str, Any], source_refresh_token: Any = None
     ) -> Any:
-        access_token = super()._create_access_token(expires, request, token, source_refresh_token)
         signed: SignedToken | None = getattr(request, "agent_obo_signed", None)
+        if signed is not None:
+            stop = delegation.hold_for_issuance(signed.context)
+            if stop is not None:
+                refuse(errors.InvalidGrantError, stop, "The delegation has ended.", request)
+        access_token = super()._create_access_token(expires, request, token, source_refresh_token)
         if signed is None:  # a generator other than ours signed it; nothing to record
             return access_token
         context, claims = signed.context, signed.claims

@@ -22,13 +22,14 @@ from oauth2_provider.exceptions import OAuthToolkitError
 from oauth2_provider.models import get_application_model
 from oauth2_provider.settings import oauth2_settings
 from oauth2_provider.views import AuthorizationView, OAuthServerMetadataView, TokenView
-from oauthlib.oauth2.rfc6749.errors import CustomOAuth2Error
+from oauthlib.oauth2.rfc6749.errors import CustomOAuth2Error, OAuth2Error
 
 from .. import audit, delegation, keys, ratelimit
 from ..actors import ACTOR_TOKEN_TYPES
 from ..adapter import DelegationRefused, get_adapter
 from ..conf import agent_obo_settings
 from ..models import Agent, AuditEvent
+from ..retry import atomic_with_retry
 from ..tokens import issuer
 from . import state
 from .exchange import TOKEN_EXCHANGE
@@ -301,23 +302,29 @@ class AgentTokenView(TokenView):
     row commit together, or nothing does (NOTES-DOT §4). Refusals are audited after rollback."""
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        current = state.TokenRequestState(
-            ip=audit.client_ip(request),
-            client_id=(request.POST.get("client_id") or _basic_client_id(request))[:100],
-        )
+        client_id = (request.POST.get("client_id") or _basic_client_id(request))[:100]
+        current = state.TokenRequestState(ip=audit.client_ip(request), client_id=client_id)
         early = self._refuse_early(request, current)
         if early is not None:
             return early
-        token = state.current.set(current)
-        try:
-            with transaction.atomic():
-                response = super().post(request, *args, **kwargs)
+
+        def attempt() -> tuple[HttpResponse, state.TokenRequestState]:
+            fresh = state.TokenRequestState(ip=current.ip, client_id=client_id)
+            token = state.current.set(fresh)
+            try:
+                try:
+                    response = super(AgentTokenView, self).post(request, *args, **kwargs)
+                except OAuth2Error as error:  # raised while storing the token: oauthlib lets it through
+                    response = _error_json(error.status_code, error.error, error.description or error.error)
                 if response.status_code != 200:
                     transaction.set_rollback(True)
-        finally:
-            state.current.reset(token)
+                return response, fresh
+            finally:
+                state.current.reset(token)
+
+        response, outcome = atomic_with_retry(attempt)
         if response.status_code >= 400:
-            self._audit_refusal(request, response, current)
+            self._audit_refusal(request, response, outcome)
         return response
 
     def _refuse_early(self, request: HttpRequest, current: state.TokenRequestState) -> HttpResponse | None:
