@@ -16,6 +16,7 @@ from typing import Any
 import jwt
 from django.utils import timezone
 
+from . import jose
 from .adapter import get_adapter
 from .conf import agent_obo_settings
 from .keys import key_for_kid, signing_key
@@ -105,35 +106,23 @@ def verify_access_token(token: str) -> dict[str, Any]:
     not_yet_valid, signature, missing_<claim>, invalid.
     """
     try:
-        header = jwt.get_unverified_header(token)
-    except (jwt.InvalidTokenError, ValueError, TypeError) as exc:
-        raise AccessTokenInvalid("malformed") from exc
-    if header.get("typ") != ACCESS_TOKEN_TYP:
-        raise AccessTokenInvalid("typ")
-    key = key_for_kid(str(header.get("kid", "")))
-    if key is None or header.get("alg") != key.alg:
-        raise AccessTokenInvalid("kid")
-    try:
-        return dict(
-            jwt.decode(
-                token,
-                key.public_key,
-                algorithms=[key.alg],
-                issuer=issuer(),
-                leeway=agent_obo_settings.CLOCK_SKEW_SECONDS,
-                options={"verify_aud": False, "require": ["exp", "iat", "iss", "sub", "jti"]},
-            )
+        header = jose.read_header(token)
+        if header.get("typ") != ACCESS_TOKEN_TYP:
+            raise AccessTokenInvalid("typ")
+        key = key_for_kid(str(header.get("kid", "")))
+        if key is None or header.get("alg") != key.alg:
+            raise AccessTokenInvalid("kid")
+        return jose.decode(
+            token,
+            key.public_key,
+            key.alg,
+            issuer=issuer(),
+            audience=None,
+            leeway=agent_obo_settings.CLOCK_SKEW_SECONDS,
+            require=["exp", "iat", "iss", "sub", "jti"],
         )
-    except jwt.ExpiredSignatureError as exc:
-        raise AccessTokenInvalid("expired") from exc
-    except jwt.ImmatureSignatureError as exc:
-        raise AccessTokenInvalid("not_yet_valid") from exc
-    except jwt.MissingRequiredClaimError as exc:
-        raise AccessTokenInvalid(f"missing_{exc.claim}") from exc
-    except jwt.InvalidSignatureError as exc:
-        raise AccessTokenInvalid("signature") from exc
-    except (jwt.InvalidTokenError, ValueError, TypeError) as exc:
-        raise AccessTokenInvalid("invalid") from exc
+    except jose.JWTRefused as exc:
+        raise AccessTokenInvalid(exc.reason) from exc
 
 
 def build_claims(request: Any, context: TokenContext, now: int) -> dict[str, Any]:

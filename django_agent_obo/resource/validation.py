@@ -10,17 +10,12 @@ chain (RFC 8693 §4.1); then revocation in the configured mode. Any failure is a
 
 from __future__ import annotations
 
-import base64
-import binascii
-import functools
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
-import jwt
-
+from .. import jose
 from ..conf import agent_obo_settings
 from ..models import IssuedToken
 from ..tokens import default_audience, flatten_act, issuer
@@ -28,7 +23,6 @@ from . import revocation
 from .keysets import key_set
 
 ACCESS_TOKEN_TYPES = frozenset({"at+jwt", "application/at+jwt"})  # RFC 9068 §4
-REFUSED_HEADERS = ("crit", "jku", "x5u", "jwk", "x5c")
 REQUIRED_CLAIMS = ["iss", "sub", "aud", "exp", "iat", "jti", "client_id"]
 MAX_CHAIN_DEPTH = 32
 
@@ -137,23 +131,6 @@ class AccessTokenInfo:
         return self.scopes.issuperset(required)
 
 
-@functools.lru_cache(maxsize=64)
-def _header(segment: str) -> tuple[str, str, Any]:
-    """(alg, kid, typ) of a JWS header segment; tokens of one key share a segment."""
-    try:
-        header = json.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))
-    except (binascii.Error, ValueError) as exc:
-        raise TokenError("token_malformed") from exc
-    if not isinstance(header, dict):
-        raise TokenError("token_malformed")
-    if any(name in header for name in REFUSED_HEADERS):
-        raise TokenError("token_header")
-    alg, kid, typ = header.get("alg"), header.get("kid"), header.get("typ")
-    if not isinstance(alg, str) or not isinstance(kid, str):
-        raise TokenError("token_alg" if not isinstance(alg, str) else "token_kid")
-    return alg, kid, typ
-
-
 def expected_issuer() -> str:
     return str(agent_obo_settings.RS_ISSUER or issuer()).rstrip("/")
 
@@ -163,14 +140,14 @@ def expected_audience() -> list[str]:
     return [value] if isinstance(value, str) else list(value)
 
 
-_ERRORS: tuple[tuple[type[Exception], str], ...] = (
-    (jwt.ExpiredSignatureError, "token_expired"),
-    (jwt.ImmatureSignatureError, "token_not_yet_valid"),
-    (jwt.InvalidAudienceError, "token_aud"),
-    (jwt.InvalidIssuerError, "token_iss"),
-    (jwt.MissingRequiredClaimError, "token_claims"),
-    (jwt.InvalidSignatureError, "token_signature"),
-)
+def _reason(refusal: jose.JWTRefused) -> str:
+    """Our JOSE refusals in this module's vocabulary (``token_*``, see TokenError)."""
+    reason = refusal.reason
+    if reason.startswith("header_"):
+        return "token_header"
+    if reason.startswith("missing_"):
+        return "token_claims"
+    return "token_malformed" if reason == "invalid" else f"token_{reason}"
 
 
 def verify_signed(token: str, *, audience: list[str] | None) -> dict[str, Any]:
@@ -180,10 +157,15 @@ def verify_signed(token: str, *, audience: list[str] | None) -> dict[str, Any]:
     """
     if not isinstance(token, str) or len(token) > agent_obo_settings.RS_MAX_TOKEN_BYTES:
         raise TokenError("token_malformed")
-    segment, dot, _ = token.partition(".")
-    if not dot:
-        raise TokenError("token_malformed")
-    alg, kid, typ = _header(segment)
+    try:
+        header = jose.read_header(token)
+    except jose.JWTRefused as exc:
+        raise TokenError(_reason(exc)) from exc
+    alg, kid, typ = header.get("alg"), header.get("kid"), header.get("typ")
+    if not isinstance(alg, str):
+        raise TokenError("token_alg")
+    if not isinstance(kid, str):
+        raise TokenError("token_kid")
     if not isinstance(typ, str) or typ.lower() not in ACCESS_TOKEN_TYPES:
         raise TokenError("token_typ")
     if alg not in agent_obo_settings.RS_ALGORITHMS:
@@ -192,20 +174,17 @@ def verify_signed(token: str, *, audience: list[str] | None) -> dict[str, Any]:
     if key is None:
         raise TokenError("token_kid")
     try:
-        return dict(
-            jwt.decode(
-                token,
-                key,
-                algorithms=[alg],
-                audience=audience,
-                issuer=expected_issuer(),
-                leeway=agent_obo_settings.RS_LEEWAY_SECONDS,
-                options={"require": REQUIRED_CLAIMS, "verify_aud": audience is not None},
-            )
+        return jose.decode(
+            token,
+            key,
+            alg,
+            issuer=expected_issuer(),
+            audience=audience,
+            leeway=agent_obo_settings.RS_LEEWAY_SECONDS,
+            require=REQUIRED_CLAIMS,
         )
-    except jwt.InvalidTokenError as exc:
-        reason = next((name for kind, name in _ERRORS if isinstance(exc, kind)), "token_malformed")
-        raise TokenError(reason) from exc
+    except jose.JWTRefused as exc:
+        raise TokenError(_reason(exc)) from exc
 
 
 def validate_access_token(token: str) -> AccessTokenInfo:

@@ -1,0 +1,99 @@
+"""JWS checks shared by every verifier of a JWT here (actor tokens, our access tokens,
+resource servers): header screening and PyJWT decoding, refusals as stable reasons.
+
+Keys are never taken from a token's own headers: ``jku``, ``x5u``, ``jwk`` and ``x5c`` are
+refused outright, and so is ``crit`` (we implement no extensions; RFC 7515 §4.1.11).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Any
+
+import jwt
+from jwt.utils import base64url_decode
+
+FORBIDDEN_HEADERS = ("jku", "x5u", "jwk", "x5c", "crit")
+
+_PYJWT_ERRORS: tuple[tuple[type[Exception], str], ...] = (
+    (jwt.ExpiredSignatureError, "expired"),
+    (jwt.ImmatureSignatureError, "not_yet_valid"),
+    (jwt.InvalidAudienceError, "aud"),
+    (jwt.InvalidIssuerError, "iss"),
+    (jwt.InvalidSignatureError, "signature"),
+)
+
+
+class JWTRefused(Exception):
+    """``reason``: malformed, header_<name>, expired, not_yet_valid, aud, iss,
+    missing_<claim>, signature or invalid."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@functools.lru_cache(maxsize=128)
+def _parse_header(segment: str) -> Mapping[str, Any]:
+    try:
+        header = json.loads(base64url_decode(segment))
+    except (ValueError, TypeError) as exc:
+        raise JWTRefused("malformed") from exc
+    if not isinstance(header, dict):
+        raise JWTRefused("malformed")
+    return MappingProxyType(header)
+
+
+def read_header(token: str) -> Mapping[str, Any]:
+    """The JOSE header, refused if it carries a key source or ``crit`` (cached: the tokens
+    of one key share their header segment)."""
+    segment, dot, _ = token.partition(".")
+    if not dot:
+        raise JWTRefused("malformed")
+    header = _parse_header(segment)
+    for name in FORBIDDEN_HEADERS:
+        if name in header:
+            raise JWTRefused(f"header_{name}")
+    return header
+
+
+def unverified_claims(token: str) -> dict[str, Any]:
+    """Claims read before verification, only to choose how to verify (e.g. by ``iss``)."""
+    try:
+        return dict(jwt.decode(token, options={"verify_signature": False}))
+    except (jwt.InvalidTokenError, ValueError, TypeError) as exc:
+        raise JWTRefused("malformed") from exc
+
+
+def decode(
+    token: str,
+    key: Any,
+    alg: str,
+    *,
+    issuer: str,
+    audience: list[str] | None,
+    leeway: int,
+    require: list[str],
+) -> dict[str, Any]:
+    """Verify signature, ``iss``, ``aud`` (skipped when ``audience`` is None) and the time
+    claims with ``leeway`` (RFC 7519 §4.1); return the claims."""
+    try:
+        return dict(
+            jwt.decode(
+                token,
+                key,
+                algorithms=[alg],
+                issuer=issuer,
+                audience=audience,
+                leeway=leeway,
+                options={"require": require, "verify_aud": audience is not None},
+            )
+        )
+    except jwt.MissingRequiredClaimError as exc:
+        raise JWTRefused(f"missing_{exc.claim}") from exc
+    except (jwt.InvalidTokenError, ValueError, TypeError) as exc:
+        reason = next((name for kind, name in _PYJWT_ERRORS if isinstance(exc, kind)), "invalid")
+        raise JWTRefused(reason) from exc
