@@ -32,7 +32,7 @@ from .admin_filters import (
     UserFilter,
     parse_user_pk,
 )
-from .admin_forms import AgentForm, issue_credentials, show_secret
+from .admin_forms import AgentForm, show_secret
 from .audit import client_ip
 from .models import Agent, AgentGrant, AuditEvent, IssuedToken
 
@@ -103,7 +103,7 @@ class AgentAdmin(admin.ModelAdmin):
     def save_model(self, request: HttpRequest, obj: Agent, form: Any, change: bool) -> None:
         super().save_model(request, obj, form, change)
         if form.cleaned_data.get("create_credentials") and obj.credentials is None:
-            show_secret(request, obj, issue_credentials(obj))
+            show_secret(request, obj, obj.issue_credentials())
         if obj.credentials is None and not obj.jwks and not obj.jwks_uri:
             messages.warning(
                 request, f"{obj.actor_id} has no keys and no credentials: it cannot prove itself yet."
@@ -129,7 +129,7 @@ class AgentAdmin(admin.ModelAdmin):
     @admin.action(description="Create credentials, or issue a new client secret (shown once)")
     def issue_new_credentials(self, request: HttpRequest, queryset: QuerySet[Agent]) -> None:
         for agent in queryset.select_related("credentials"):
-            show_secret(request, agent, issue_credentials(agent))
+            show_secret(request, agent, agent.issue_credentials())
 
     def get_urls(self) -> list[URLPattern]:
         view = self.admin_site.admin_view(self.timeline_view)

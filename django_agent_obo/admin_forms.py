@@ -7,33 +7,10 @@ from typing import Any
 from django import forms
 from django.contrib import messages
 from django.http import HttpRequest
-from oauth2_provider.generators import generate_client_secret
-from oauth2_provider.models import get_application_model
 from oauth2_provider.scopes import get_scopes_backend
 
 from .agent_keys import KeySetError, validate_jwks
 from .models import Agent
-
-
-def issue_credentials(agent: Agent) -> str:
-    """Give ``agent`` its own confidential client (SPEC §3) or a new secret for it.
-
-    Returns the secret, which is shown once: DOT stores only its hash.
-    """
-    Application = get_application_model()
-    secret = generate_client_secret()
-    if agent.credentials is None:
-        agent.credentials = Application.objects.create(
-            name=f"Agent {agent.actor_id}"[:255],
-            client_type=Application.CLIENT_CONFIDENTIAL,
-            authorization_grant_type=Application.GRANT_CLIENT_CREDENTIALS,
-            client_secret=secret,
-        )
-        agent.save(update_fields=["credentials", "updated_at"])
-    else:
-        agent.credentials.client_secret = secret
-        agent.credentials.save(update_fields=["client_secret"])
-    return secret
 
 
 def show_secret(request: HttpRequest, agent: Agent, secret: str) -> None:

@@ -281,3 +281,10 @@ def test_expired_consent_request_is_refused_and_audited(user, client_app, agent,
     assert browser.post(AUTHORIZE_URL, form).status_code == 400
     assert AuditEvent.objects.filter(event="consent.denied", reason="consent_expired").exists()
     assert not CodeBinding.objects.exists()
+
+
+def test_incomplete_consent_post_is_refused_and_audited(user, client_app, agent):
+    response = logged_in(user).post(AUTHORIZE_URL, {"allow": "Authorize", "client_id": client_app.client_id})
+    assert response.status_code == 400
+    assert AuditEvent.objects.filter(event="consent.denied", reason="consent_form_invalid").exists()
+    assert not CodeBinding.objects.exists()

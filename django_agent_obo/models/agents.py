@@ -76,6 +76,29 @@ class Agent(models.Model):
         now = now or timezone.now()
         return self.is_active and (self.valid_until is None or self.valid_until > now)
 
+    def issue_credentials(self) -> str:
+        """Give the agent its own confidential client (SPEC §3), or a new secret for it.
+
+        Returns the secret, to be shown once: DOT stores only its hash.
+        """
+        from oauth2_provider.generators import generate_client_secret
+        from oauth2_provider.models import get_application_model
+
+        Application = get_application_model()
+        secret = generate_client_secret()
+        if self.credentials is None:
+            self.credentials = Application.objects.create(
+                name=f"Agent {self.actor_id}"[:255],
+                client_type=Application.CLIENT_CONFIDENTIAL,
+                authorization_grant_type=Application.GRANT_CLIENT_CREDENTIALS,
+                client_secret=secret,
+            )
+            self.save(update_fields=["credentials", "updated_at"])
+        else:
+            self.credentials.client_secret = secret
+            self.credentials.save(update_fields=["client_secret"])
+        return secret
+
     def unusable_reason(self, now: datetime | None = None) -> str | None:
         if not self.is_active:
             return "agent_disabled"

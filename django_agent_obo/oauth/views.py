@@ -176,6 +176,7 @@ class AgentAuthorizationView(AuthorizationView):
     # --- POST: the decision ---------------------------------------------------------------
 
     def form_invalid(self, form: Any) -> HttpResponse:
+        self._audit_denied("consent_form_invalid", str(form.data.get("client_id", ""))[:100], [], [])
         return self._error_page("The consent form was incomplete. Start again from the application.")
 
     def form_valid(self, form: Any) -> HttpResponse:

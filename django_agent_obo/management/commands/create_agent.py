@@ -10,7 +10,6 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 from django.utils.dateparse import parse_datetime
-from oauth2_provider.generators import generate_client_secret
 from oauth2_provider.models import get_application_model
 from oauth2_provider.scopes import get_scopes_backend
 
@@ -96,15 +95,9 @@ class Command(BaseCommand):
             raise CommandError("; ".join(f"{k}: {' '.join(v)}" for k, v in exc.message_dict.items())) from exc
         secret = None
         with transaction.atomic():
-            if options["credentials"]:
-                secret = generate_client_secret()
-                agent.credentials = Application.objects.create(
-                    name=f"Agent {actor_id}"[:255],
-                    client_type=Application.CLIENT_CONFIDENTIAL,
-                    authorization_grant_type=Application.GRANT_CLIENT_CREDENTIALS,
-                    client_secret=secret,
-                )
             agent.save()
+            if options["credentials"]:
+                secret = agent.issue_credentials()
             agent.allowed_clients.set(clients)
             agent.accepts_delegation_from.set(upstream)
         result: dict[str, Any] = {"actor_id": agent.actor_id, "name": agent.name, "scopes": scopes}
