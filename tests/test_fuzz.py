@@ -116,3 +116,55 @@ def test_deeply_nested_act_in_an_actor_token_is_refused(agent, settings, depth):
     token = b64(b'{"alg":"ES256","kid":"k"}') + "." + b64(payload) + "." + b64(b"sig")
     with pytest.raises(ActorTokenError):
         verify_actor_token(token, None, ISSUER)
+
+
+API = "/api/whoami/"
+header_values = st.one_of(
+    texts.map(lambda t: "Bearer " + t),
+    jwt_like.map(lambda t: "Bearer " + t),
+    texts,
+    st.just("Bearer"),
+    st.just("Bearer " + "A" * 20000),
+    st.just("Basic dXNlcjpwYXNz"),
+)
+
+
+@pytest.mark.django_db
+@FUZZ
+@given(value=header_values)
+def test_resource_server_answers_any_authorization_header_with_a_challenge(value):
+    value = value.replace("\x00", "").replace("\r", "").replace("\n", "")
+    response = Client().get(API, HTTP_AUTHORIZATION=value)
+    assert response.status_code in (400, 401), (response.status_code, response.content[:200])
+    assert response["WWW-Authenticate"].startswith("Bearer")
+    assert "\n" not in response["WWW-Authenticate"]
+
+
+def _signed_with_our_key(payload: bytes) -> str:
+    """A correctly signed RS256 JWS over ``payload`` (built by hand: the claims may be
+    too deep for json.dumps)."""
+    from jwt.algorithms import RSAAlgorithm
+
+    from django_agent_obo import keys
+
+    key = keys.signing_key()
+    signing_input = (
+        b64(json.dumps({"alg": "RS256", "typ": "at+jwt", "kid": key.kid}).encode()) + "." + b64(payload)
+    )
+    signature = RSAAlgorithm(RSAAlgorithm.SHA256).sign(signing_input.encode(), key.private_key)
+    return signing_input + "." + b64(signature)
+
+
+@pytest.mark.parametrize("depth", [40, 300])
+def test_validly_signed_token_with_an_absurd_act_chain_is_refused(client_app, depth):
+    import time
+
+    now = int(time.time())
+    act = '{"sub":"a","act":' * depth + '{"sub":"leaf"}' + "}" * depth
+    payload = (
+        f'{{"iss":"{ISSUER}","sub":"1","aud":"{ISSUER}/api/","client_id":"{client_app.client_id}",'
+        f'"scope":"calendar.read","iat":{now},"exp":{now + 60},"jti":"deep-{depth}","act":{act}}}'
+    ).encode()
+    response = Client().get(API, HTTP_AUTHORIZATION="Bearer " + _signed_with_our_key(payload))
+    assert response.status_code == 401
+    assert 'error="invalid_token"' in response["WWW-Authenticate"]
