@@ -138,7 +138,8 @@ def check_urls(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessa
     beside them (they would skip the actor checks' transaction and the duplicate-parameter rule)."""
     from oauth2_provider.views import AuthorizationView, TokenView
 
-    from .oauth.views import AgentAuthorizationView, AgentTokenView
+    from .oauth.authorize import AgentAuthorizationView
+    from .oauth.token import AgentTokenView
 
     if not agent_obo_settings.AUTHORIZATION_SERVER or not getattr(settings, "ROOT_URLCONF", None):
         return []

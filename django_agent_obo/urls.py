@@ -12,23 +12,25 @@ from django.urls import include, path
 from oauth2_provider import urls as dot_urls
 from oauth2_provider import views as dot_views
 
-from .oauth import views
+from .oauth.authorize import AgentAuthorizationView
 from .oauth.introspection import AgentIntrospectTokenView
+from .oauth.metadata import AgentServerMetadataView, JwksView
+from .oauth.token import AgentTokenView
 
 app_name = "oauth2_provider"
 
 oauth2_urlpatterns = [
-    path("authorize/", views.AgentAuthorizationView.as_view(), name="authorize"),
-    path("token/", views.AgentTokenView.as_view(), name="token"),
+    path("authorize/", AgentAuthorizationView.as_view(), name="authorize"),
+    path("token/", AgentTokenView.as_view(), name="token"),
     path("revoke_token/", dot_views.RevokeTokenView.as_view(), name="revoke-token"),
     path("introspect/", AgentIntrospectTokenView.as_view(), name="introspect"),
-    path("jwks/", views.JwksView.as_view(), name="jwks"),
+    path("jwks/", JwksView.as_view(), name="jwks"),
 ]
 
 metadata_urlpatterns = [
     path(
         ".well-known/oauth-authorization-server",
-        views.AgentServerMetadataView.as_view(),
+        AgentServerMetadataView.as_view(),
         name="oauth-server-metadata",
     ),
     path(

@@ -1,60 +1,35 @@
-"""Authorization (``requested_actor`` + consent), token, metadata and JWKS endpoints."""
+"""The authorization endpoint: ``requested_actor`` (draft -02 §4) and consent bound server-side."""
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 import secrets
 import time
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from django.db import transaction
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.utils.decorators import method_decorator
 from django.views.decorators.cache import never_cache
 from django.views.decorators.clickjacking import xframe_options_deny
-from django.views.generic import View
-from oauth2_provider.compat import login_not_required
 from oauth2_provider.exceptions import OAuthToolkitError
 from oauth2_provider.models import get_application_model
 from oauth2_provider.settings import oauth2_settings
-from oauth2_provider.views import AuthorizationView, OAuthServerMetadataView, TokenView
-from oauthlib.oauth2.rfc6749.errors import CustomOAuth2Error, OAuth2Error
+from oauth2_provider.views import AuthorizationView
+from oauthlib.oauth2.rfc6749.errors import CustomOAuth2Error
 
-from .. import audit, delegation, keys, ratelimit
-from ..actors import ACTOR_TOKEN_TYPES
+from .. import audit
 from ..adapter import DelegationRefused, get_adapter
 from ..conf import agent_obo_settings
 from ..models import Agent, AuditEvent
-from ..retry import atomic_with_retry
 from ..tokens import issuer
-from . import state
-from .exchange import TOKEN_EXCHANGE
 from .forms import BOUND_FIELDS, ConsentForm, parse_duration
 
 PENDING_KEY = "agent_obo_pending_consent"
 MAX_PENDING = 20
 # Parameters that must not repeat at the authorization endpoint (oauthlib checks its own).
 SINGLE_VALUED_AUTHZ = ("requested_actor", "code_challenge", "code_challenge_method", "nonce", "prompt")
-# ... and at the token endpoint, where DOT hands oauthlib only the last of repeated values.
-SINGLE_VALUED_TOKEN = (
-    "grant_type",
-    "code",
-    "code_verifier",
-    "redirect_uri",
-    "scope",
-    "client_id",
-    "actor_token",
-    "actor_token_type",
-    "refresh_token",
-    "subject_token",
-    "subject_token_type",
-    "requested_token_type",
-    "audience",
-)
 
 
 class _ConsentRequired(Exception):
@@ -277,149 +252,3 @@ def consent_csp(context: dict[str, Any]) -> str:
         "default-src 'none'; style-src 'self' 'unsafe-inline'; img-src 'self' https: data:; "
         f"form-action {' '.join(targets)}; frame-ancestors 'none'; base-uri 'none'"
     )
-
-
-def _basic_client_id(request: HttpRequest) -> str:
-    header = request.META.get("HTTP_AUTHORIZATION", "")
-    if not header.lower().startswith("basic "):
-        return ""
-    try:
-        decoded = base64.b64decode(header[6:].strip()).decode("utf-8")
-    except (binascii.Error, UnicodeDecodeError):
-        return ""
-    from urllib.parse import unquote_plus
-
-    return unquote_plus(decoded.partition(":")[0])[:100]
-
-
-def _error_json(status: int, error: str, description: str) -> HttpResponse:
-    response = JsonResponse({"error": error, "error_description": description}, status=status)
-    response["Cache-Control"] = "no-store"
-    return response
-
-
-class AgentTokenView(TokenView):
-    """DOT's token endpoint run in one transaction: the code claim, the token and its audit
-    row commit together, or nothing does (NOTES-DOT §4). Refusals are audited after rollback."""
-
-    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        client_id = (request.POST.get("client_id") or _basic_client_id(request))[:100]
-        current = state.TokenRequestState(ip=audit.client_ip(request), client_id=client_id)
-        early = self._refuse_early(request, current)
-        if early is not None:
-            return early
-
-        def attempt() -> tuple[HttpResponse, state.TokenRequestState]:
-            fresh = state.TokenRequestState(ip=current.ip, client_id=client_id)
-            token = state.current.set(fresh)
-            try:
-                try:
-                    response = super(AgentTokenView, self).post(request, *args, **kwargs)
-                except OAuth2Error as error:  # raised while storing the token: oauthlib lets it through
-                    response = _error_json(error.status_code, error.error, error.description or error.error)
-                if response.status_code != 200:
-                    transaction.set_rollback(True)
-                return response, fresh
-            finally:
-                state.current.reset(token)
-
-        response, outcome = atomic_with_retry(attempt)
-        if response.status_code >= 400:
-            self._audit_refusal(request, response, outcome)
-        return response
-
-    def _refuse_early(self, request: HttpRequest, current: state.TokenRequestState) -> HttpResponse | None:
-        """Refusals decided from the raw request, before oauthlib sees it."""
-        rate = agent_obo_settings.TOKEN_RATE_LIMIT
-        if rate:
-            count, retry_after = ratelimit.hit("token", current.client_id or f"ip:{current.ip}", rate)
-            limit = ratelimit.parse_rate(rate)[0]
-            if count > limit:
-                response = _error_json(429, "too_many_requests", "Too many token requests; retry later.")
-                response["Retry-After"] = str(retry_after)
-                if count == limit + 1:  # one audit row per client and window, not one per request
-                    current.reason = "rate_limited"
-                    self._audit_refusal(request, response, current)
-                return response
-        basic_id, body_id = _basic_client_id(request), request.POST.get("client_id")
-        if basic_id and body_id and basic_id != body_id:
-            # oauthlib would call this a server_error; it is the client's mistake (RFC 6749 §2.3).
-            current.reason = "client_id_mismatch"
-            response = _error_json(
-                400, "invalid_request", "client_id does not match the authenticated client."
-            )
-            self._audit_refusal(request, response, current)
-            return response
-        for name, values in request.POST.lists():
-            if len(values) > 1 and name in SINGLE_VALUED_TOKEN:
-                # RFC 6749 §3.2: parameters MUST NOT be included more than once.
-                current.reason = "duplicate_parameter"
-                response = _error_json(400, "invalid_request", f"Duplicate {name} parameter.")
-            elif any(len(v) > agent_obo_settings.TOKEN_PARAMETER_MAX_BYTES for v in values):
-                current.reason = "parameter_too_large"
-                response = _error_json(400, "invalid_request", "A parameter is too large.")
-            else:
-                continue
-            self._audit_refusal(request, response, current)
-            return response
-        return None
-
-    def _audit_refusal(
-        self, request: HttpRequest, response: HttpResponse, current: state.TokenRequestState
-    ) -> None:
-        try:
-            error = str(json.loads(response.content).get("error", "error"))
-        except ValueError:
-            error = "error"
-        with transaction.atomic():
-            audit.record(
-                "token.refused",
-                outcome=AuditEvent.FAILURE,
-                reason=current.reason or error,
-                user=current.user,
-                client_id=current.client_id,
-                actor_chain=current.actor_chain,
-                scope=request.POST.get("scope", "")[:1000],
-                ip=current.ip,
-                detail={"error": error, "grant_type": request.POST.get("grant_type", "")[:100]},
-            )
-        if current.reused_binding is not None:
-            delegation.revoke_code_descendants(current.reused_binding, current.ip)
-        if current.reused_refresh_family is not None:
-            delegation.revoke_refresh_family(current.reused_refresh_family, user=current.user, ip=current.ip)
-
-
-class AgentServerMetadataView(OAuthServerMetadataView):
-    """RFC 8414 metadata plus the draft's ``requested_actor_supported``, RFC 8693 token
-    exchange among the grant types, and our JWKS."""
-
-    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        response = super().get(request, *args, **kwargs)
-        data = json.loads(response.content)
-        data["issuer"] = issuer()
-        jwks_uri = self._get_endpoint_url(request, "jwks")
-        if jwks_uri:
-            data["jwks_uri"] = jwks_uri
-        data["code_challenge_methods_supported"] = ["S256"]
-        data["requested_actor_supported"] = True
-        data["actor_token_types_supported"] = list(ACTOR_TOKEN_TYPES)
-        if TOKEN_EXCHANGE not in data["grant_types_supported"]:
-            data["grant_types_supported"].append(TOKEN_EXCHANGE)
-        data["authorization_response_iss_parameter_supported"] = bool(
-            oauth2_settings.COMPLIANT_BCP_RFC9700_AUTHZ_RESPONSE_ISS
-        )
-        data["access_token_signing_alg_values_supported"] = [keys.signing_key().alg]
-        out = JsonResponse(data)
-        out["Access-Control-Allow-Origin"] = "*"
-        return out
-
-
-@method_decorator(login_not_required, name="dispatch")
-class JwksView(View):
-    """The public signing keys (RFC 7517 §5), current and recently rotated-out."""
-
-    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        response = JsonResponse(keys.jwks_document())
-        response["Cache-Control"] = "public, max-age=300"
-        response["Access-Control-Allow-Origin"] = "*"
-        return response

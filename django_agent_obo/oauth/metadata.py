@@ -1,0 +1,54 @@
+"""RFC 8414 metadata with the draft's fields, and the JWKS endpoint (RFC 7517)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils.decorators import method_decorator
+from django.views.generic import View
+from oauth2_provider.compat import login_not_required
+from oauth2_provider.settings import oauth2_settings
+from oauth2_provider.views import OAuthServerMetadataView
+
+from .. import keys
+from ..actors import ACTOR_TOKEN_TYPES
+from ..tokens import issuer
+from .exchange import TOKEN_EXCHANGE
+
+
+class AgentServerMetadataView(OAuthServerMetadataView):
+    """RFC 8414 metadata plus the draft's ``requested_actor_supported``, RFC 8693 token
+    exchange among the grant types, and our JWKS."""
+
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        response = super().get(request, *args, **kwargs)
+        data = json.loads(response.content)
+        data["issuer"] = issuer()
+        jwks_uri = self._get_endpoint_url(request, "jwks")
+        if jwks_uri:
+            data["jwks_uri"] = jwks_uri
+        data["code_challenge_methods_supported"] = ["S256"]
+        data["requested_actor_supported"] = True
+        data["actor_token_types_supported"] = list(ACTOR_TOKEN_TYPES)
+        if TOKEN_EXCHANGE not in data["grant_types_supported"]:
+            data["grant_types_supported"].append(TOKEN_EXCHANGE)
+        data["authorization_response_iss_parameter_supported"] = bool(
+            oauth2_settings.COMPLIANT_BCP_RFC9700_AUTHZ_RESPONSE_ISS
+        )
+        data["access_token_signing_alg_values_supported"] = [keys.signing_key().alg]
+        out = JsonResponse(data)
+        out["Access-Control-Allow-Origin"] = "*"
+        return out
+
+
+@method_decorator(login_not_required, name="dispatch")
+class JwksView(View):
+    """The public signing keys (RFC 7517 §5), current and recently rotated-out."""
+
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        response = JsonResponse(keys.jwks_document())
+        response["Cache-Control"] = "public, max-age=300"
+        response["Access-Control-Allow-Origin"] = "*"
+        return response
