@@ -21,7 +21,7 @@ from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
-from . import delegation, timeline
+from . import admin_tokens, delegation, timeline  # noqa: F401  (admin_tokens registers its screen)
 from .admin_filters import (
     ActorFilter,
     AgentStatusFilter,
