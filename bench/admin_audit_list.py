@@ -15,7 +15,8 @@ import argparse
 import statistics
 import time
 
-from seed_audit import migrate, seed, setup_django
+from _common import migrate, setup_django
+from seed_audit import seed
 
 
 def main() -> None:

@@ -20,7 +20,8 @@ import subprocess
 import sys
 import time
 
-from seed_audit import migrate, prepare_environment, seed, setup_django
+from _common import migrate, prepare_environment, setup_django
+from seed_audit import seed
 
 
 def run_child(*args: str) -> dict[str, object]:

@@ -6,7 +6,8 @@ the median of each (see ``_common.medians``), so the ratios hold on a noisy mach
 1. ``obo_exchange / plain_exchange``: redeeming an agent's authorization code at our token
    endpoint (actor-token check, RS256 JWT, token record, audit row, one transaction) versus
    DOT's stock token endpoint (its own oauthlib server and validator, opaque token) redeeming
-   an ordinary code, same database, same client, HTTP Basic with the same secret hasher.
+   an ordinary code, same database, same client, HTTP Basic with the same secret hasher
+   (``bench_settings``).
    Only the token request is timed; codes come from the consent page beforehand.
 2. ``rs_validate / pyjwt_decode`` and ``dot_bearer / rs_validate``: see ``rs_validate.py``.
 3. Revoking a grant holding 10,000 live tokens and their exchanged descendants (PostgreSQL).
@@ -31,13 +32,11 @@ import rs_validate
 from _common import machine, medians, migrate, on_postgres, setup_django
 
 PLAIN_TOKEN_URL = "/bench/dot-token/"
-SECRET_HASHER = "django.contrib.auth.hashers.MD5PasswordHasher"
 
 
-def bench_settings() -> Any:
-    """The example project plus DOT's stock token view at a bench-only URL; a fast secret
-    hasher for both endpoints (Django's default PBKDF2 would add the same ~0.5 s to each and
-    hide the difference); a rate limit too high to trip but still counted per request."""
+def with_plain_dot_endpoint() -> Any:
+    """The example project plus DOT's stock token endpoint (its own oauthlib server and
+    validator: opaque tokens, no actors) at a bench-only URL."""
     from django.conf import settings
     from django.test import override_settings
     from django.urls import include, path
@@ -54,11 +53,7 @@ def bench_settings() -> Any:
         path(PLAIN_TOKEN_URL[1:], PlainTokenView.as_view()),
         path("", include(settings.ROOT_URLCONF)),
     ]
-    return override_settings(
-        ROOT_URLCONF=urls,
-        PASSWORD_HASHERS=[SECRET_HASHER],
-        AGENT_OBO={**settings.AGENT_OBO, "TOKEN_RATE_LIMIT": "1000000/min"},
-    )
+    return override_settings(ROOT_URLCONF=urls)
 
 
 # --- 1. code redemption ---------------------------------------------------------------------
@@ -134,9 +129,10 @@ def exchange_samplers() -> tuple[dict[str, Callable[[], float]], dict[str, int]]
 # --- 3. revoking a large grant ----------------------------------------------------------------
 
 
-def seed_lineage(tokens: int) -> tuple[Any, int]:
+def seed_lineage(tokens: int, every: int) -> tuple[Any, int]:
     """A live grant with ``tokens`` delegated tokens (each with DOT's access and refresh token
-    rows), each exchanged once, every fifth of those exchanged again; rows made in bulk."""
+    rows); every ``every``-th of them exchanged once, and every ``every``-th of those exchanged
+    again (RFC 8693 chains three deep). Rows are made in bulk, not through HTTP."""
     from django.contrib.auth import get_user_model
     from django.utils import timezone
     from oauth2_provider.models import get_access_token_model, get_refresh_token_model
@@ -199,12 +195,12 @@ def seed_lineage(tokens: int) -> tuple[Any, int]:
         ],
         batch_size=2000,
     )
-    children = mint(roots, ["agent:downstream", agent.actor_id])
-    grandchildren = mint(children[::5], ["agent:further", "agent:downstream", agent.actor_id])
+    children = mint(roots[::every], ["agent:downstream", agent.actor_id])
+    grandchildren = mint(children[::every], ["agent:further", "agent:downstream", agent.actor_id])
     return grant, len(roots) + len(children) + len(grandchildren)
 
 
-def revocation_seconds(tokens: int, runs: int) -> tuple[float, int, int]:
+def revocation_seconds(tokens: int, every: int, runs: int) -> tuple[float, int, int]:
     """Median seconds of ``revoke_grant`` over ``runs`` fresh grants; tokens revoked; queries."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
@@ -213,7 +209,7 @@ def revocation_seconds(tokens: int, runs: int) -> tuple[float, int, int]:
 
     timings, revoked, queries = [], 0, 0
     for _ in range(runs):
-        grant, total = seed_lineage(tokens)
+        grant, total = seed_lineage(tokens, every)
         with CaptureQueriesContext(connection) as captured:
             began = time.perf_counter()
             revoked = delegation.revoke_grant(grant, reason="user_revoked")
@@ -297,17 +293,29 @@ TARGETS = "obo_exchange/plain_exchange ≤ 1.10, rs_validate/pyjwt_decode ≤ 1.
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a few rounds only: checks the bench runs")
-    size = QUICK if parser.parse_args().quick else FULL
+    parser.add_argument(
+        "--exchange-every",
+        type=int,
+        default=10,
+        metavar="N",
+        help="revocation: every N-th token was exchanged",
+    )
+    options = parser.parse_args()
+    size = QUICK if options.quick else FULL
     database = setup_django(throwaway=True)
     migrate()
     print(f"machine: {machine()}")
     print(f"database: {database}")
-    with bench_settings():
+    with with_plain_dot_endpoint():
         samplers, queries = exchange_samplers()
         exchange = medians(samplers, size["rounds"])
         rs = rs_validate.measure(size["rs_calls"], size["rs_rounds"])
         counts = query_counts(size["grants"])
-        revocation = revocation_seconds(size["tokens"], size["revoke_runs"]) if on_postgres() else None
+        revocation = (
+            revocation_seconds(size["tokens"], options.exchange_every, size["revoke_runs"])
+            if on_postgres()
+            else None
+        )
 
     print(f"\n1. authorization-code redemption, median of {size['rounds']} interleaved rounds, per request")
     for name, seconds in exchange.items():
@@ -317,7 +325,11 @@ def main() -> None:
     )
     for name, micros in rs.items():
         print(f"  {name:<38} {micros:8.1f} µs per call")
-    print(f"\n3. revoking a grant with {size['tokens']:,} live tokens and their exchanged descendants")
+    share = "each" if options.exchange_every == 1 else f"one in {options.exchange_every}"
+    print(
+        f"\n3. revoking a grant with {size['tokens']:,} live tokens ({share} exchanged, "
+        f"{share} of those exchanged again)"
+    )
     if revocation is None:
         print("  skipped: no PostgreSQL (set DATABASE_URL)")
     else:

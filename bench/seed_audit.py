@@ -1,56 +1,17 @@
-"""Shared set-up of the audit benchmarks (imported by them; not a benchmark itself).
+"""The audit table of the audit benchmarks (imported by them; not a benchmark itself).
 
-Django with the example project's settings on ``DATABASE_URL`` when set (PostgreSQL),
-otherwise on a throw-away SQLite file; ``seed(n)`` fills the audit table up to ``n`` rows
-spread over the last year (kept between runs on PostgreSQL, so a second run starts fast).
+``seed(n)`` fills the audit table up to ``n`` rows spread over the last year (kept between
+runs on PostgreSQL, so a second run starts fast). Django itself is set up by ``_common``.
 """
 
 from __future__ import annotations
 
-import atexit
-import os
 import random
-import shutil
-import sys
-import tempfile
 import time
 from datetime import timedelta
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
 EVENTS = ["token.issued"] * 6 + ["token.refreshed"] * 2 + ["consent.granted", "code.issued", "token.refused"]
 REASONS = ["actor_token_expired", "grant_expired", "actor_mismatch", "invalid_client"]
-
-
-def prepare_environment() -> None:
-    """The example project's settings and a scratch folder (SQLite file, signing keys).
-
-    Without Django, so a parent process that only starts children stays small.
-    """
-    sys.path.insert(0, str(ROOT))
-    if "OBO_VAR_DIR" not in os.environ:  # ours to remove; child processes inherit and keep it
-        os.environ["OBO_VAR_DIR"] = tempfile.mkdtemp(prefix="obo-bench-")
-        atexit.register(shutil.rmtree, os.environ["OBO_VAR_DIR"], ignore_errors=True)
-    os.environ["DJANGO_SETTINGS_MODULE"] = "example_project.settings"
-    os.environ.setdefault("DJANGO_DEBUG", "0")  # as in production: no query log, no debug pages
-
-
-def setup_django() -> str:
-    """Configure and start Django; return a description of the database in use."""
-    prepare_environment()
-    os.environ.pop("OBO_SIGNING_KEY_DIR", None)
-    import django
-
-    django.setup()
-    from django.db import connection
-
-    return f"{connection.vendor} ({connection.settings_dict['NAME']})"
-
-
-def migrate() -> None:
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
 
 
 def seed(total: int, batch: int = 5000) -> int:

@@ -13,7 +13,7 @@ from functools import partial
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import Model, QuerySet
+from django.db.models import F, Lookup, Model, Q, QuerySet
 from django.utils import timezone
 from oauth2_provider.models import get_access_token_model, get_refresh_token_model
 from oauth2_provider.settings import oauth2_settings
@@ -124,46 +124,70 @@ def revoke_code_descendants(binding: CodeBinding, ip: str | None) -> int:
     return _revoke(IssuedToken.objects.filter(code_binding=binding), "code_reused", ip=ip)
 
 
-def _lock_lineage(tokens: QuerySet[IssuedToken]) -> list[int]:
-    """Lock the live tokens and, level by level, everything exchanged from them.
+class _AnyOf(Lookup):
+    """``column = ANY(%s)`` with the values as one array parameter (PostgreSQL): the plan of
+    ``IN (...)``, without the thousands of placeholders a large revocation would send."""
+
+    lookup_name = "any_of"
+    prepare_rhs = False
+
+    def as_sql(self, compiler: Any, connection: Any) -> tuple[str, list[Any]]:
+        lhs, params = self.process_lhs(compiler, connection)
+        array_type = self.lhs.output_field.db_type(connection)  # the column's own: indexes apply
+        return f"{lhs} = ANY(%s::{array_type}[])", [*params, list(self.rhs)]
+
+
+def _among(column: str, ids: list[Any]) -> Any:
+    """A filter for ``column IN ids``; a single array parameter on PostgreSQL."""
+    if connection.vendor == "postgresql":
+        return _AnyOf(F(column), ids)
+    return Q(**{f"{column}__in": ids})
+
+
+def _lock_lineage(tokens: QuerySet[IssuedToken]) -> dict[int, tuple[int | None, str]]:
+    """Lock the live tokens and, level by level, everything exchanged from them; return
+    ``{id: (DOT access token id, jti)}`` of each.
 
     Each level is read with ``FOR UPDATE``: an issuance holding a share lock on a parent
     (see :func:`hold_for_issuance`) finishes first, and the next level's query then sees
     the token it minted. So after a revocation returns, nothing derived from it is live.
+    Only tokens new at a level have their children read at the next one.
     """
-    found: list[int] = []
-    frontier = list(tokens.filter(revoked_at__isnull=True).select_for_update().values_list("id", flat=True))
-    while frontier:
-        found.extend(frontier)
-        frontier = list(
-            IssuedToken.objects.filter(parent_id__in=frontier, revoked_at__isnull=True)
-            .select_for_update()
-            .values_list("id", flat=True)
-        )
-    return found
+    found: dict[int, tuple[int | None, str]] = {}
+    level = tokens.filter(revoked_at__isnull=True)
+    while True:
+        rows = level.select_for_update().values_list("id", "access_token_id", "jti")
+        new = {pk: (access_token_id, jti) for pk, access_token_id, jti in rows if pk not in found}
+        if not new:
+            return found
+        found.update(new)
+        level = IssuedToken.objects.filter(_among("parent_id", list(new)), revoked_at__isnull=True)
 
 
-def _share_lock(model: type[Model], ids: list[Any]) -> None:
+def _share_lock(model: type[Model], ids: list[Any]) -> list[Any]:
     """``SELECT … FOR KEY SHARE`` on PostgreSQL: revocations (``FOR UPDATE``) wait for us, and
     we for them, while issuances of the same agent or grant neither wait for each other nor
-    block ordinary updates such as a grant's ``last_used_at``."""
+    block ordinary updates such as a grant's ``last_used_at``. Returns the rows as locked."""
     ids = [i for i in ids if i is not None]
     if not ids:
-        return
+        return []
     if connection.vendor == "postgresql":
         table = connection.ops.quote_name(model._meta.db_table)
-        with connection.cursor() as cursor:
-            cursor.execute(f"SELECT 1 FROM {table} WHERE id = ANY(%s) FOR KEY SHARE", [ids])  # noqa: S608
-    else:  # SQLite serialises writers already; other backends get an exclusive lock
-        list(model._default_manager.select_for_update().filter(pk__in=ids).values_list("pk", flat=True))
+        sql = f"SELECT * FROM {table} WHERE id = ANY(%s) FOR KEY SHARE"  # noqa: S608
+        return list(model._default_manager.raw(sql, [ids]))
+    # SQLite serialises writers already; other backends get an exclusive lock
+    return list(model._default_manager.select_for_update().filter(pk__in=ids))
 
 
-def lock_dependencies(context: TokenContext) -> None:
+def lock_dependencies(context: TokenContext) -> tuple[list[Any], list[Any], list[Any]]:
     """Share-lock what a new token depends on, in the order revocations lock it:
-    agent, then grant, then tokens. Call it before writing any token row."""
-    _share_lock(Agent, [context.agent.pk] if context.agent else [])
-    _share_lock(AgentGrant, [context.agent_grant.pk] if context.agent_grant else [])
-    _share_lock(IssuedToken, [context.parent.pk] if context.parent else [])
+    agent, then grant, then tokens. Call it before writing any token row. Returns the
+    locked agent, grant and parent rows, read afresh."""
+    return (
+        _share_lock(Agent, [context.agent.pk] if context.agent else []),
+        _share_lock(AgentGrant, [context.agent_grant.pk] if context.agent_grant else []),
+        _share_lock(IssuedToken, [context.parent.pk] if context.parent else []),
+    )
 
 
 def hold_for_issuance(context: TokenContext) -> str | None:
@@ -173,17 +197,17 @@ def hold_for_issuance(context: TokenContext) -> str | None:
     stores the token, so a concurrent kill switch, grant revocation or token revocation
     either sees the new token and revokes it, or is seen here (RFC 7009 §2.1).
     """
-    lock_dependencies(context)
+    agents, grants, parents = lock_dependencies(context)
     now = timezone.now()
     if context.agent is not None:
-        reason = Agent.objects.get(pk=context.agent.pk).unusable_reason(now)
+        reason = agents[0].unusable_reason(now)
         if reason is not None:
             return reason
     if context.agent_grant is not None:
-        reason = AgentGrant.objects.get(pk=context.agent_grant.pk).dead_reason(now)
+        reason = grants[0].dead_reason(now)
         if reason is not None:
             return reason
-    if context.parent is not None and not IssuedToken.objects.get(pk=context.parent.pk).is_live(now):
+    if context.parent is not None and not parents[0].is_live(now):
         return "subject_token_revoked"
     return None
 
@@ -191,19 +215,19 @@ def hold_for_issuance(context: TokenContext) -> str | None:
 def _revoke(tokens: QuerySet[IssuedToken], reason: str, *, ip: str | None = None, user: Any = None) -> int:
     """Revoke tokens and their descendants; expire DOT's rows; one ``token.revoked`` row."""
     now = timezone.now()
-    ids = _lock_lineage(tokens)
-    if not ids:
+    lineage = _lock_lineage(tokens)
+    if not lineage:
         return 0
-    live = IssuedToken.objects.filter(id__in=ids, revoked_at__isnull=True)
-    dot_ids = list(live.exclude(access_token__isnull=True).values_list("access_token_id", flat=True))
-    jtis = list(live.values_list("jti", flat=True))
+    live = IssuedToken.objects.filter(_among("id", list(lineage)), revoked_at__isnull=True)
     count = live.update(revoked_at=now)
+    dot_ids = [access_token_id for access_token_id, _ in lineage.values() if access_token_id is not None]
+    jtis = [jti for _, jti in lineage.values()]
     transaction.on_commit(partial(revocation.evict, jtis))
     if dot_ids:
-        get_access_token_model().objects.filter(pk__in=dot_ids).update(expires=now)
-        get_refresh_token_model().objects.filter(access_token_id__in=dot_ids, revoked__isnull=True).update(
-            revoked=now
-        )
+        get_access_token_model().objects.filter(_among("pk", dot_ids)).update(expires=now)
+        get_refresh_token_model().objects.filter(
+            _among("access_token_id", dot_ids), revoked__isnull=True
+        ).update(revoked=now)
     audit.record(
         "token.revoked", user=user, ip=ip, detail={"reason": reason, "count": count, "jti": jtis[:50]}
     )

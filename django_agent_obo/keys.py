@@ -21,6 +21,7 @@ import json
 import os
 import time
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -45,8 +46,9 @@ class SigningKey:
     private_key: Any
     publish_until: float | None = None  # None: published while configured
 
-    @property
+    @cached_property
     def public_key(self) -> Any:
+        """Derived once per key: a fresh key object makes each verification half again as slow."""
         return self.private_key.public_key()
 
     def public_jwk(self) -> dict[str, Any]:

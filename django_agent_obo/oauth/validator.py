@@ -103,6 +103,41 @@ class AgentOBOValidator(OAuth2Validator):
             state.note(user=binding.user, actor_chain=[binding.agent.actor_id] if binding.agent else [])
         return True
 
+    def _code_grant(self, code: str, client: Any, request: Any) -> Any:
+        """DOT's Grant of ``code``, read once per token request: DOT reads it again in every
+        hook below (raises ``DoesNotExist`` as those hooks do)."""
+        grant = getattr(request, "agent_obo_grant", None)
+        if grant is None or grant.code != code or grant.application_id != client.pk:
+            grant = request.agent_obo_grant = get_grant_model().objects.get(code=code, application=client)
+        return grant
+
+    def get_code_challenge(self, code: str, request: Any) -> str | None:
+        return self._code_grant(code, request.client, request).code_challenge or None
+
+    def get_code_challenge_method(self, code: str, request: Any) -> str | None:
+        return self._code_grant(code, request.client, request).code_challenge_method or None
+
+    def confirm_redirect_uri(
+        self,
+        client_id: str,
+        code: str,
+        redirect_uri: str,
+        client: Any,
+        request: Any = None,
+        *args: Any,
+        **kwargs: Any,
+    ) -> bool:
+        if request is None:
+            return bool(super().confirm_redirect_uri(client_id, code, redirect_uri, client, *args, **kwargs))
+        return bool(self._code_grant(code, client, request).redirect_uri_allowed(redirect_uri))
+
+    def _check_and_set_request_resource(self, request: Any) -> None:
+        """RFC 8707 ``resource``, settled once: before signing (see below), not again on saving."""
+        if getattr(request, "agent_obo_resource_settled", False):
+            return
+        super()._check_and_set_request_resource(request)
+        request.agent_obo_resource_settled = True
+
     def bind_actor_to_token_request(self, request: Any) -> None:
         """Post-token check of the authorization_code grant (draft -02 §5)."""
         binding = getattr(request, "agent_obo_binding", None)
@@ -235,6 +270,27 @@ class AgentOBOValidator(OAuth2Validator):
         access_token = super()._create_access_token(expires, request, token, source_refresh_token)
         if signed is None:  # a generator other than ours signed it; nothing to record
             return access_token
+        if token.get("refresh_token"):  # DOT creates it next: record the token with it, in one insert
+            request.agent_obo_pending = (access_token, expires)
+        else:
+            self._record_issued(request, signed, access_token, expires, refresh_token=None)
+        return access_token
+
+    def _create_refresh_token(
+        self, request: Any, refresh_token_code: str, access_token: Any, previous_refresh_token: Any
+    ) -> Any:
+        refresh_token = super()._create_refresh_token(
+            request, refresh_token_code, access_token, previous_refresh_token
+        )
+        pending = getattr(request, "agent_obo_pending", None)
+        if pending is not None and pending[0] is access_token:
+            self._record_issued(request, request.agent_obo_signed, access_token, pending[1], refresh_token)
+        return refresh_token
+
+    def _record_issued(
+        self, request: Any, signed: SignedToken, access_token: Any, expires: Any, refresh_token: Any
+    ) -> None:
+        """Our record of a signed token (lineage, revocation truth) and its audit row."""
         context, claims = signed.context, signed.claims
         record = IssuedToken.objects.create(
             jti=signed.jti,
@@ -248,6 +304,7 @@ class AgentOBOValidator(OAuth2Validator):
             agent=context.agent,
             agent_grant=context.agent_grant,
             code_binding=context.code_binding,
+            refresh_token=refresh_token,
             parent=context.parent,
             actor_chain=context.actor_chain,
             scope=claims["scope"],
@@ -255,7 +312,6 @@ class AgentOBOValidator(OAuth2Validator):
             issued_at=timezone.now(),
             expires_at=expires,
         )
-        request.agent_obo_record = record
         if context.agent_grant is not None:
             delegation.touch_grant(context.agent_grant)
         chain = context.actor_chain or ([context.agent.actor_id] if context.agent else [])
@@ -277,18 +333,6 @@ class AgentOBOValidator(OAuth2Validator):
                 **({"parent_jti": context.parent.jti} if context.parent is not None else {}),
             },
         )
-        return access_token
-
-    def _create_refresh_token(
-        self, request: Any, refresh_token_code: str, access_token: Any, previous_refresh_token: Any
-    ) -> Any:
-        refresh_token = super()._create_refresh_token(
-            request, refresh_token_code, access_token, previous_refresh_token
-        )
-        record = getattr(request, "agent_obo_record", None)
-        if record is not None:
-            IssuedToken.objects.filter(pk=record.pk).update(refresh_token=refresh_token)
-        return refresh_token
 
     # --- RFC 7009 revocation cascades down the lineage ----------------------------------------
 
