@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Lookup, Model, Q, QuerySet
 from django.utils import timezone
 from oauth2_provider.models import get_access_token_model, get_refresh_token_model
@@ -45,26 +45,11 @@ def bind_code(
     renewed when a live one exists. Must run inside the transaction that saves DOT's Grant.
     """
     now = timezone.now()
-    grant = None
     chain = [agent.actor_id] if agent else []
+    grant = None
     if agent is not None:
         expires_at = now + timedelta(seconds=duration_seconds) if duration_seconds else None
-        grant = (
-            AgentGrant.objects.select_for_update()
-            .filter(user=user, agent=agent, application=application, revoked_at__isnull=True)
-            .first()
-        )
-        if grant is not None and not grant.is_live(now):
-            _end_grants(AgentGrant.objects.filter(pk=grant.pk), "grant_expired", now)
-            grant = None
-        if grant is None:
-            grant = AgentGrant.objects.create(
-                user=user, agent=agent, application=application, scope=" ".join(scopes), expires_at=expires_at
-            )
-        else:
-            grant.scope = " ".join(sorted(grant.scope_set | set(scopes)))
-            grant.expires_at = expires_at
-            grant.save(update_fields=["scope", "expires_at"])
+        grant = _standing_grant(user, agent, application, scopes, expires_at, now)
     audit.record(
         "consent.granted",
         user=user,
@@ -87,6 +72,41 @@ def bind_code(
         "code.issued", user=user, client_id=application.client_id, actor_chain=chain, scope=scopes, ip=ip
     )
     return binding
+
+
+def _standing_grant(
+    user: Any, agent: Agent, application: Any, scopes: list[str], expires_at: datetime | None, now: datetime
+) -> AgentGrant:
+    """The live grant for (user, agent, client), widened and renewed, or a new one.
+
+    Two consents at once may both find none: the unique constraint lets one insert win and
+    the other (in a savepoint) then widens the winner's row instead of failing.
+    """
+    for _ in range(2):
+        live = AgentGrant.objects.select_for_update().filter(
+            user=user, agent=agent, application=application, revoked_at__isnull=True
+        )
+        grant = live.first()
+        if grant is not None and not grant.is_live(now):
+            _end_grants(AgentGrant.objects.filter(pk=grant.pk), "grant_expired", now)
+            grant = None
+        if grant is not None:
+            grant.scope = " ".join(sorted(grant.scope_set | set(scopes)))
+            grant.expires_at = expires_at
+            grant.save(update_fields=["scope", "expires_at"])
+            return grant
+        try:
+            with transaction.atomic():
+                return AgentGrant.objects.create(
+                    user=user,
+                    agent=agent,
+                    application=application,
+                    scope=" ".join(scopes),
+                    expires_at=expires_at,
+                )
+        except IntegrityError:
+            continue  # a concurrent consent created it first: widen that one
+    raise RuntimeError("could not settle the standing grant")
 
 
 class CodeReused(Exception):

@@ -60,3 +60,24 @@ def test_one_assertion_on_many_codes_succeeds_at_most_once(user, client_app, age
     assert (
         AuditEvent.objects.filter(event="token.refused", reason="actor_token_replayed").count() >= WORKERS - 1
     )
+
+
+def test_concurrent_consents_for_one_agent_settle_on_one_grant(user, client_app, agent):
+    from urllib.parse import urlencode
+
+    from django_agent_obo.models import AgentGrant, CodeBinding
+    from tests.conftest import AUTHORIZE_URL, authorize_params, hidden_fields, pkce
+
+    forms = []
+    for _ in range(8):
+        browser = logged_in(user)
+        page = browser.get(
+            AUTHORIZE_URL + "?" + urlencode(authorize_params(client_app, pkce()[1], agent.actor_id))
+        )
+        form = hidden_fields(page.content.decode())
+        form["allow"] = "Authorize"
+        forms.append((browser, form))
+    responses = all_at_once([lambda b=b, f=f: b.post(AUTHORIZE_URL, f) for b, f in forms])
+    assert [r.status_code for r in responses] == [302] * 8
+    assert AgentGrant.objects.filter(revoked_at__isnull=True).count() == 1
+    assert CodeBinding.objects.count() == 8
