@@ -21,7 +21,7 @@ from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
-from . import admin_tokens, delegation, timeline  # noqa: F401  (admin_tokens registers its screen)
+from . import delegation, timeline
 from .admin_filters import (
     ActorFilter,
     AgentStatusFilter,
@@ -33,6 +33,7 @@ from .admin_filters import (
     parse_user_pk,
 )
 from .admin_forms import AgentForm, show_secret
+from .admin_tokens import HistoryAdmin  # also registers the issued-token screen
 from .audit import client_ip
 from .models import Agent, AgentGrant, AuditEvent, IssuedToken
 
@@ -165,7 +166,7 @@ class AgentAdmin(admin.ModelAdmin):
 
 
 @admin.register(AgentGrant)
-class AgentGrantAdmin(admin.ModelAdmin):
+class AgentGrantAdmin(HistoryAdmin):
     list_display = (
         "user_link",
         "agent_link",
@@ -182,19 +183,6 @@ class AgentGrantAdmin(admin.ModelAdmin):
     date_hierarchy = "created_at"
     readonly_fields = [f.name for f in AgentGrant._meta.fields]
     actions = ["revoke_grants"]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        """Grants stay as history; revoke them instead."""
-        return False
-
-    def has_revoke_permission(self, request: HttpRequest) -> bool:
-        return request.user.has_perm("django_agent_obo.change_agentgrant")
 
     def get_search_fields(self, request: HttpRequest) -> tuple[str, ...]:
         """The exact username (whatever the user model calls it) or actor id."""

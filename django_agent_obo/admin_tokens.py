@@ -34,8 +34,26 @@ class TokenStatusFilter(admin.SimpleListFilter):
         return queryset
 
 
+class HistoryAdmin(admin.ModelAdmin):
+    """Rows that are history: nobody adds, changes or deletes them; they are revoked with the
+    ``revoke`` action, allowed to whoever may change the model."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_revoke_permission(self, request: HttpRequest) -> bool:
+        opts = self.model._meta
+        return request.user.has_perm(f"{opts.app_label}.change_{opts.model_name}")
+
+
 @admin.register(IssuedToken)
-class IssuedTokenAdmin(admin.ModelAdmin):
+class IssuedTokenAdmin(HistoryAdmin):
     list_display = (
         "jti",
         "kind",
@@ -56,19 +74,6 @@ class IssuedTokenAdmin(admin.ModelAdmin):
     readonly_fields = ("parent_link",)
     exclude = ("parent", "access_token", "refresh_token", "code_binding")
     actions = ["revoke_tokens"]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        """Records stay as history; revoke instead."""
-        return False
-
-    def has_revoke_permission(self, request: HttpRequest) -> bool:
-        return request.user.has_perm("django_agent_obo.change_issuedtoken")
 
     @admin.display(description="actor chain (current first)")
     def chain(self, token: IssuedToken) -> str:
