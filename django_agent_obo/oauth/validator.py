@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any, NoReturn
 
+from django.urls import reverse
 from django.utils import timezone
 from oauth2_provider.models import get_grant_model
 from oauth2_provider.oauth2_validators import OAuth2Validator
@@ -18,7 +19,7 @@ from .. import audit, delegation
 from ..actors import ActorTokenError, verify_actor_token
 from ..conf import agent_obo_settings
 from ..models import Agent, IssuedToken
-from ..tokens import SignedToken, TokenContext
+from ..tokens import SignedToken, TokenContext, issuer
 from . import state
 from .refresh import explain_refusal, family_is_live, find_refresh_token
 
@@ -52,12 +53,8 @@ class AgentOBOValidator(OAuth2Validator):
             )
 
     def _token_endpoint(self, request: Any) -> str:
-        from django.urls import reverse
-
-        from ..tokens import issuer
-
-        path = reverse("oauth2_provider:token")
-        return issuer() + path if not path.startswith("http") else path
+        """Our token endpoint URL: a self-signed actor assertion may name it as ``aud``."""
+        return issuer() + reverse("oauth2_provider:token")
 
     # --- authorization code: claim, bind, prove -----------------------------------------
 
