@@ -21,7 +21,6 @@ import argparse
 import os
 import queue
 import statistics
-import subprocess
 import sys
 import threading
 import time
@@ -217,32 +216,13 @@ def seed(users: int) -> Site:
 @contextmanager
 def gunicorn(port: int, workers: int) -> Iterator[None]:
     """The example project (``bench_settings``) under gunicorn on 127.0.0.1:``port``."""
-    from tests.test_gunicorn_e2e import Http
+    from tests.servers import serving
 
-    log = Path(os.environ["OBO_VAR_DIR"]) / "gunicorn.log"
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "bench")])}
     binary = Path(sys.executable).with_name("gunicorn")
     command = [str(binary), "example_project.wsgi", "--workers", str(workers), "--bind", f"127.0.0.1:{port}"]
-    with log.open("w") as sink:
-        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=sink, stderr=sink)
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if Http(port).request("GET", "/.well-known/oauth-authorization-server").status == 200:
-                    break
-            except OSError:
-                pass
-            if time.monotonic() > deadline or process.poll() is not None:
-                raise RuntimeError(f"gunicorn did not start; see {log}:\n{log.read_text()[-2000:]}")
-            time.sleep(0.2)
+    with serving(command, cwd=ROOT, env=env, port=port, log=Path(os.environ["OBO_VAR_DIR"]) / "gunicorn.log"):
         yield
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
 
 
 def plot(results: list[dict[str, Any]], path: Path, workers: int) -> None:
@@ -303,7 +283,7 @@ def main() -> None:
         sys.exit('load.py needs PostgreSQL: eval "$(scripts/start_postgres.sh)" sets DATABASE_URL')
     database = setup_django(throwaway=True)
     migrate()
-    from tests.test_gunicorn_e2e import free_port
+    from tests.servers import free_port
 
     port = free_port()
     os.environ["OBO_ISSUER"] = f"http://127.0.0.1:{port}"  # the server's (read by gunicorn's workers)

@@ -17,10 +17,8 @@ import json
 import os
 import re
 import shlex
-import socket
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -31,6 +29,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import django_agent_obo
 from tests.conftest import hidden_fields, pkce
+from tests.servers import free_port, serving
 
 REPO = Path(django_agent_obo.__file__).resolve().parent.parent
 QUICKSTART = REPO / "docs" / "quickstart.md"
@@ -234,12 +233,6 @@ class Browser:
 # --- the generated project ------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @dataclass
 class StrangerSite:
     root: Path
@@ -288,34 +281,10 @@ class StrangerSite:
     @contextlib.contextmanager
     def running(self) -> Iterator[str]:
         """``runserver --noreload`` on a free loopback port; stopped in any case."""
-        port = _free_port()
-        log = (self.root / f"server-{port}.log").open("w")
-        server = subprocess.Popen(
-            [sys.executable, "manage.py", "runserver", "--noreload", f"127.0.0.1:{port}"],
-            cwd=self.root,
-            env=self.env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        base = f"http://127.0.0.1:{port}"
-        try:
-            deadline = time.monotonic() + 60
-            while True:
-                assert server.poll() is None, (self.root / f"server-{port}.log").read_text()
-                with contextlib.suppress(OSError):
-                    socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                    break
-                assert time.monotonic() < deadline, "the generated project did not start"
-                time.sleep(0.2)
-            yield base
-        finally:
-            server.terminate()
-            try:
-                server.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait(timeout=10)
-            log.close()
+        port = free_port()
+        command = [sys.executable, "manage.py", "runserver", "--noreload", f"127.0.0.1:{port}"]
+        with serving(command, cwd=self.root, env=self.env, port=port, log=self.root / f"server-{port}.log"):
+            yield f"http://127.0.0.1:{port}"
 
 
 def generate_site(root: Path, swapped: bool = False) -> StrangerSite:

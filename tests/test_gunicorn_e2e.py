@@ -6,10 +6,8 @@ import base64
 import http.client
 import json
 import os
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from email.message import Message
@@ -22,6 +20,7 @@ import jwt
 import pytest
 
 from tests.conftest import hidden_fields, pkce
+from tests.servers import free_port, serving
 
 pytestmark = pytest.mark.server
 ROOT = Path(__file__).resolve().parent.parent
@@ -81,12 +80,6 @@ def basic(client_id: str, secret: str) -> str:
     return "Basic " + base64.b64encode(f"{client_id}:{secret}".encode()).decode()
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @dataclass
 class Server:
     port: int
@@ -114,36 +107,10 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         [*manage, "shell", "-c", SEED], cwd=ROOT, env=env, check=True, capture_output=True
     )
     agent = json.loads(seeded.stdout.decode().strip().splitlines()[-1])
-    gunicorn = Path(sys.executable).with_name("gunicorn")
-    process = subprocess.Popen(
-        [
-            str(gunicorn),
-            "example_project.wsgi",
-            "-b",
-            f"127.0.0.1:{port}",
-            "-w",
-            "2",
-            "--log-level",
-            "warning",
-        ],
-        cwd=ROOT,
-        env=env,
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if Http(port).request("GET", "/.well-known/oauth-authorization-server").status == 200:
-                    break
-            except OSError:
-                pass
-            assert process.poll() is None, "gunicorn exited"
-            assert time.monotonic() < deadline, "gunicorn did not answer"
-            time.sleep(0.2)
+    gunicorn = [str(Path(sys.executable).with_name("gunicorn")), "example_project.wsgi"]
+    command = [*gunicorn, "-b", f"127.0.0.1:{port}", "-w", "2", "--log-level", "warning"]
+    with serving(command, cwd=ROOT, env=env, port=port, log=var / "gunicorn.log"):
         yield Server(port, issuer, agent)
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
 
 
 def test_full_flow_over_real_http(server: Server) -> None:
