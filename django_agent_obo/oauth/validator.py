@@ -24,6 +24,17 @@ from . import state
 from .refresh import explain_refusal, family_is_live, find_refresh_token
 
 
+def _origin_of(refresh_token: Any) -> IssuedToken | None:
+    """The token a refresh token was issued with: its kind, agent, grant and chain carry over."""
+    if refresh_token is None:
+        return None
+    return (
+        IssuedToken.objects.select_related("agent", "agent_grant", "code_binding", "user")
+        .filter(refresh_token=refresh_token)
+        .first()
+    )
+
+
 def refuse(error_class: type[errors.OAuth2Error], reason: str, description: str, request: Any) -> NoReturn:
     """Raise an OAuth error and remember the machine-readable reason for the audit row."""
     state.note(reason=reason)
@@ -201,9 +212,7 @@ class AgentOBOValidator(OAuth2Validator):
         hand all of them the winner's new tokens).
         """
         presented = find_refresh_token(refresh_token)
-        origin = (
-            IssuedToken.objects.filter(refresh_token=presented).first() if presented is not None else None
-        )
+        origin = request.agent_obo_refresh_origin = _origin_of(presented)
         if origin is not None:  # DOT writes token rows before we mint: lock agent and grant first
             delegation.lock_dependencies(
                 TokenContext(kind=origin.kind, agent=origin.agent, agent_grant=origin.agent_grant)
@@ -218,11 +227,9 @@ class AgentOBOValidator(OAuth2Validator):
     def continue_lineage_on_refresh(self, request: Any) -> None:
         """A refreshed agent token keeps ``act``; the grant must be alive and the agent re-proven."""
         refresh = getattr(request, "refresh_token_instance", None)
-        origin = (
-            IssuedToken.objects.select_related("agent", "agent_grant").filter(refresh_token=refresh).first()
-            if refresh is not None
-            else None
-        )
+        origin = getattr(request, "agent_obo_refresh_origin", None)
+        if origin is None or refresh is None or origin.refresh_token_id != refresh.pk:
+            origin = _origin_of(refresh)  # DOT judged another row than the one we locked for
         token, _ = self.actor_token_param(request)
         if origin is None or origin.kind != IssuedToken.KIND_DELEGATED:
             if token:
