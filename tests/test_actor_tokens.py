@@ -43,17 +43,20 @@ def b64(data):
     return base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=").decode()
 
 
-def unsigned(agent):
+def valid_claims(agent, jti):
     now = int(time.time())
-    claims = {
+    return {
         "iss": agent.actor_id,
         "sub": agent.actor_id,
         "aud": ISSUER,
         "iat": now,
         "exp": now + 60,
-        "jti": "j" * 16,
+        "jti": jti,
     }
-    return b64({"alg": "none", "typ": "JWT"}) + "." + b64(claims) + "."
+
+
+def unsigned(agent):
+    return b64({"alg": "none", "typ": "JWT"}) + "." + b64(valid_claims(agent, "j" * 16)) + "."
 
 
 def test_alg_none_is_refused(client_app, bound_code, agent):
@@ -64,15 +67,7 @@ def test_hmac_with_the_public_key_as_secret_is_refused(client_app, bound_code, a
     public_pem = agent.private_key.public_key().public_bytes(
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
     )
-    now = int(time.time())
-    claims = {
-        "iss": agent.actor_id,
-        "sub": agent.actor_id,
-        "aud": ISSUER,
-        "iat": now,
-        "exp": now + 60,
-        "jti": "h" * 16,
-    }
+    claims = valid_claims(agent, "h" * 16)
     header = b64({"alg": "HS256", "kid": agent.kid})
     payload = b64(claims)
     import hashlib
