@@ -357,7 +357,7 @@ def create_user(site: StrangerSite, email: str, superuser: bool = False) -> str:
 def create_client(site: StrangerSite, client_id: str, grant: str, secret: str) -> None:
     """An ordinary confidential client, made with DOT's own command."""
     args = ["createapplication", "confidential", grant, "--client-id", client_id]
-    args += ["--client-secret", secret, "--name", client_id]
+    args += [f"--client-secret={secret}", "--name", client_id]  # "=": a secret may begin with "-"
     if grant == "authorization-code":
         args += ["--redirect-uris", WEB_REDIRECT]
     site.manage(*args)
