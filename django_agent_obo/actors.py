@@ -135,20 +135,17 @@ def _verify_issued(token: str) -> VerifiedActor:
         ) from exc
     if "act" in claims:
         raise ActorTokenError("actor_token_is_delegated", "A delegated token cannot serve as an actor token.")
-    record = (
-        IssuedToken.objects.select_related("agent", "agent__credentials").filter(jti=claims["jti"]).first()
-    )
+    try:
+        record = IssuedToken.objects.select_related("agent").get(jti=claims["jti"])
+    except IssuedToken.DoesNotExist:
+        record = None
     if record is None or record.kind != IssuedToken.KIND_ACTOR:
         raise ActorTokenError("not_an_actor_token", "The token was not issued as an actor token.")
     if record.revoked_at is not None:
         raise ActorTokenError("actor_token_revoked", "The actor token has been revoked.")
     agent = _usable_agent(record.agent)
-    credentials = agent.credentials
-    if (
-        claims["sub"] != agent.actor_id
-        or credentials is None
-        or claims.get("client_id") != credentials.client_id
-    ):
+    # Issued to the agent's current credentials (its client_id claim is that client's, as signed).
+    if claims["sub"] != agent.actor_id or record.application_id != agent.credentials_id:
         raise ActorTokenError("actor_token_sub", "The actor token does not name its agent.")
     return VerifiedActor(agent=agent, kind="issued", jti=claims["jti"], claims=claims)
 

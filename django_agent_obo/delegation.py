@@ -24,6 +24,9 @@ from .resource import revocation
 from .retry import transactional
 from .tokens import TokenContext
 
+# A grant's last use is stamped at most once a minute: the pages show it to the minute.
+LAST_USED_PRECISION = timedelta(minutes=1)
+
 
 def code_hash(code: str) -> str:
     return hashlib.sha256(code.encode()).hexdigest()
@@ -128,12 +131,13 @@ def claim_code(code: str, application: Any) -> CodeBinding | None:
     claimed = CodeBinding.objects.filter(
         code_hash=digest, application=application, redeemed_at__isnull=True
     ).update(redeemed_at=timezone.now())
-    binding = (
-        CodeBinding.objects.select_related("agent", "agent_grant", "user")
-        .filter(code_hash=digest, application=application)
-        .first()
-    )
-    if binding is not None and not claimed:
+    try:
+        binding = CodeBinding.objects.select_related("agent", "agent_grant", "user").get(
+            code_hash=digest, application=application
+        )
+    except CodeBinding.DoesNotExist:
+        return None
+    if not claimed:
         raise CodeReused(binding)
     return binding
 
@@ -184,30 +188,65 @@ def _lock_lineage(tokens: QuerySet[IssuedToken]) -> dict[int, tuple[int | None, 
         level = IssuedToken.objects.filter(_among("parent_id", list(new)), revoked_at__isnull=True)
 
 
-def _share_lock(model: type[Model], ids: list[Any]) -> list[Any]:
-    """``SELECT … FOR KEY SHARE`` on PostgreSQL: revocations (``FOR UPDATE``) wait for us, and
-    we for them, while issuances of the same agent or grant neither wait for each other nor
-    block ordinary updates such as a grant's ``last_used_at``. Returns the rows as locked."""
-    ids = [i for i in ids if i is not None]
-    if not ids:
-        return []
+# What a new token depends on, in the order revocations lock it (agent, grant, tokens), and
+# the columns read afresh under the lock.
+_DEPENDENCIES: tuple[tuple[str, type[Model], tuple[str, ...]], ...] = (
+    ("agent", Agent, ("is_active", "valid_until")),
+    ("agent_grant", AgentGrant, ("revoked_at", "expires_at", "last_used_at")),
+    ("parent", IssuedToken, ("revoked_at", "expires_at")),
+)
+
+
+def lock_dependencies(context: TokenContext) -> dict[str, Any] | None:
+    """Share-lock the agent, grant and parent token a new token depends on, in one statement,
+    and read them afresh as locked. Call it before writing any token row.
+
+    On PostgreSQL the lock is ``FOR KEY SHARE``: revocations (``FOR UPDATE``) wait for us,
+    and we for them, while issuances of the same agent or grant do not wait for each other.
+    SQLite serialises writers already. Returns ``{attribute: row}`` for the attributes of
+    ``context`` that are set (the rows hold only the columns above), or None if one of the
+    rows no longer exists.
+    """
+    wanted = [(name, model, columns) for name, model, columns in _DEPENDENCIES if getattr(context, name)]
+    if not wanted:
+        return {}
+    quote = connection.ops.quote_name
+    selected, tables, matches, params, shapes = [], [], [], [], []
+    for index, (name, model, columns) in enumerate(wanted):
+        alias = f"d{index}"
+        # in the model's own field order, as Model.from_db expects them
+        fields: list[Any] = [f for f in model._meta.concrete_fields if f.primary_key or f.name in columns]
+        tables.append(f"{quote(model._meta.db_table)} {alias}")
+        matches.append(f"{alias}.{quote(model._meta.pk.column)} = %s")
+        params.append(getattr(context, name).pk)
+        selected += [f"{alias}.{quote(field.column)}" for field in fields]
+        shapes.append((name, model, [field.get_col(alias) for field in fields]))
+    sql = f"SELECT {', '.join(selected)} FROM {', '.join(tables)} WHERE {' AND '.join(matches)}"  # noqa: S608
     if connection.vendor == "postgresql":
-        table = connection.ops.quote_name(model._meta.db_table)
-        sql = f"SELECT * FROM {table} WHERE id = ANY(%s) FOR KEY SHARE"  # noqa: S608
-        return list(model._default_manager.raw(sql, [ids]))
-    # SQLite serialises writers already; other backends get an exclusive lock
-    return list(model._default_manager.select_for_update().filter(pk__in=ids))
+        sql += " FOR KEY SHARE"
+    elif connection.features.has_select_for_update:
+        sql += " FOR UPDATE"
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    values = iter(row)
+    return {
+        name: model.from_db(
+            connection.alias,
+            [col.target.attname for col in cols],
+            [_from_db(next(values), col) for col in cols],
+        )
+        for name, model, cols in shapes
+    }
 
 
-def lock_dependencies(context: TokenContext) -> tuple[list[Any], list[Any], list[Any]]:
-    """Share-lock what a new token depends on, in the order revocations lock it:
-    agent, then grant, then tokens. Call it before writing any token row. Returns the
-    locked agent, grant and parent rows, read afresh."""
-    return (
-        _share_lock(Agent, [context.agent.pk] if context.agent else []),
-        _share_lock(AgentGrant, [context.agent_grant.pk] if context.agent_grant else []),
-        _share_lock(IssuedToken, [context.parent.pk] if context.parent else []),
-    )
+def _from_db(value: Any, col: Any) -> Any:
+    """A column value as the ORM would load it (e.g. SQLite's text timestamps as datetimes)."""
+    for converter in connection.ops.get_db_converters(col) + col.get_db_converters(connection):
+        value = converter(value, col, connection)
+    return value
 
 
 def hold_for_issuance(context: TokenContext) -> str | None:
@@ -215,21 +254,28 @@ def hold_for_issuance(context: TokenContext) -> str | None:
 
     Returns why the token must not be issued, or None. Called in the transaction that
     stores the token, so a concurrent kill switch, grant revocation or token revocation
-    either sees the new token and revokes it, or is seen here (RFC 7009 §2.1).
+    either sees the new token and revokes it, or is seen here (RFC 7009 §2.1). Also stamps
+    the grant's last use, to the minute (as the pages show it).
     """
-    agents, grants, parents = lock_dependencies(context)
+    fresh = lock_dependencies(context)
+    if fresh is None:
+        return "grant_missing"
     now = timezone.now()
-    if context.agent is not None:
-        reason = agents[0].unusable_reason(now)
-        if reason is not None:
-            return reason
-    if context.agent_grant is not None:
-        reason = grants[0].dead_reason(now)
-        if reason is not None:
-            return reason
-    if context.parent is not None and not parents[0].is_live(now):
-        return "subject_token_revoked"
-    return None
+    reason = None
+    if "agent" in fresh:
+        reason = fresh["agent"].unusable_reason(now)
+    if reason is None and "agent_grant" in fresh:
+        reason = fresh["agent_grant"].dead_reason(now)
+    if reason is None and "parent" in fresh and not fresh["parent"].is_live(now):
+        reason = "subject_token_revoked"
+    grant = fresh.get("agent_grant")
+    if reason is None and grant is not None and not _used_since(grant.last_used_at, now):
+        AgentGrant.objects.filter(pk=grant.pk).update(last_used_at=now)
+    return reason
+
+
+def _used_since(last_used_at: datetime | None, now: datetime) -> bool:
+    return last_used_at is not None and now - last_used_at < LAST_USED_PRECISION
 
 
 def _revoke(tokens: QuerySet[IssuedToken], reason: str, *, ip: str | None = None, user: Any = None) -> int:
@@ -331,7 +377,3 @@ def revoke_refresh_family(token_family: Any, *, user: Any = None, ip: str | None
     )
     get_refresh_token_model().revoke_family(token_family)
     return count
-
-
-def touch_grant(grant: AgentGrant) -> None:
-    AgentGrant.objects.filter(pk=grant.pk).update(last_used_at=timezone.now())

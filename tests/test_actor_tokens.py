@@ -161,6 +161,13 @@ def test_revoked_actor_token_is_refused(client_app, bound_code, agent):
     refused(client_app, bound_code, token, "actor_token_revoked")
 
 
+def test_actor_token_of_the_agents_former_credentials_is_refused(client_app, bound_code, agent):
+    token = actor_token_issued(agent)
+    agent.model.credentials = make_app("Replacement credentials", grant="client-credentials").model
+    agent.model.save()
+    refused(client_app, bound_code, token, "actor_token_sub")
+
+
 def test_a_users_delegated_access_token_is_not_an_actor_token(user, client_app, agent, bound_code):
     code, verifier = get_code(logged_in(user), client_app, actor=agent.actor_id)
     delegated = redeem(client_app, code, verifier, actor_token=actor_assertion(agent)).json()["access_token"]

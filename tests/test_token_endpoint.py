@@ -2,6 +2,7 @@
 
 import json
 import time
+from urllib.parse import urlencode
 
 import jwt
 import pytest
@@ -11,15 +12,20 @@ from oauth2_provider.models import get_access_token_model
 
 from django_agent_obo.models import AuditEvent, IssuedToken
 from tests.conftest import (
+    AUTHORIZE_URL,
     ISSUER,
     actor_assertion,
     actor_token_issued,
+    authorize_params,
     decode_unverified,
     error_of,
     get_code,
+    hidden_fields,
     logged_in,
     make_agent,
+    pkce,
     redeem,
+    redirect_params,
 )
 
 
@@ -83,6 +89,33 @@ def test_resource_parameter_sets_the_audience(user, client_app, agent):
     )
     assert response.status_code == 200, response.content
     assert decode_unverified(response.json()["access_token"])["aud"] == "https://api.example.com/"
+
+
+def resource_code(user, app, agent, resource):
+    """A code consented with RFC 8707 ``resource`` at the authorization endpoint."""
+    browser = logged_in(user)
+    verifier, challenge = pkce()
+    params = authorize_params(app, challenge, agent.actor_id, resource=resource)
+    page = browser.get(AUTHORIZE_URL + "?" + urlencode(params))
+    assert page.status_code == 200, page.content[:500]
+    answer = browser.post(AUTHORIZE_URL, {**hidden_fields(page.content.decode()), "allow": "Authorize"})
+    return redirect_params(answer)["code"], verifier
+
+
+def test_code_granted_for_a_resource_gives_tokens_for_it(user, client_app, agent):
+    code, verifier = resource_code(user, client_app, agent, "https://api.example.com/")
+    response = redeem(client_app, code, verifier, actor_token=actor_assertion(agent))
+    assert response.status_code == 200, response.content
+    assert decode_unverified(response.json()["access_token"])["aud"] == "https://api.example.com/"
+
+
+def test_code_granted_for_a_resource_cannot_be_widened_to_another(user, client_app, agent):
+    code, verifier = resource_code(user, client_app, agent, "https://api.example.com/")
+    response = redeem(
+        client_app, code, verifier, actor_token=actor_assertion(agent), resource="https://elsewhere.example/"
+    )
+    assert response.status_code == 400 and error_of(response) == "invalid_target"
+    assert not IssuedToken.objects.filter(kind="delegated").exists()
 
 
 def test_actor_bound_code_without_actor_token_is_refused(user, client_app, agent):
@@ -234,3 +267,61 @@ def test_tokens_verify_with_a_different_jose_library(user, client_app, agent):
     verified = jwcrypto_jwt.JWT(jwt=token, key=keyset, expected_type="JWS")
     claims = json.loads(verified.claims)
     assert claims["act"]["sub"] == agent.actor_id and claims["exp"] > time.time()
+
+
+def test_app_authorized_signal_gets_each_issued_token(user, client_app, agent):
+    """DOT's ``app_authorized`` fires once per issued token, with that token's row."""
+    from oauth2_provider.signals import app_authorized
+
+    from tests.fixtures_exchange import exchange
+    from tests.test_refresh import refresh
+
+    received = []
+
+    def receiver(sender, request, token, **kwargs):
+        received.append(token)
+
+    app_authorized.connect(receiver)
+    try:
+        issued = [actor_token_issued(agent)]  # client_credentials
+        code, verifier = agent_code(user, client_app, agent)
+        first = redeem(client_app, code, verifier, actor_token=actor_assertion(agent)).json()
+        issued.append(first["access_token"])  # authorization_code
+        issued.append(actor_token_issued(agent))
+        again = refresh(client_app, first["refresh_token"], actor_token=issued[-1]).json()
+        issued.append(again["access_token"])  # refresh_token
+        downstream = exchange(agent, issued[-1]).json()
+        issued.append(downstream["access_token"])  # token exchange
+    finally:
+        app_authorized.disconnect(receiver)
+    assert [token.token for token in received] == issued
+    assert all(token.pk is not None for token in received)
+
+
+def test_token_request_secrets_are_hidden_from_error_reports(user, client_app, agent):
+    code, verifier = agent_code(user, client_app, agent)
+    response = redeem(client_app, code, verifier, actor_token=actor_assertion(agent))
+    hidden = response.wsgi_request.sensitive_post_parameters
+    assert {"client_secret", "code", "code_verifier", "actor_token", "refresh_token"} <= set(hidden)
+
+
+def test_grant_last_use_is_stamped_to_the_minute(user, client_app, agent):
+    from datetime import timedelta
+
+    from django_agent_obo.models import AgentGrant
+
+    def use() -> None:
+        code, verifier = agent_code(user, client_app, agent)
+        assert redeem(client_app, code, verifier, actor_token=actor_assertion(agent)).status_code == 200
+
+    use()
+    grant = AgentGrant.objects.get(user=user, agent=agent.model)
+    first = grant.last_used_at
+    assert first is not None
+    use()  # within the minute: the stamp stands
+    grant.refresh_from_db()
+    assert grant.last_used_at == first
+    AgentGrant.objects.filter(pk=grant.pk).update(last_used_at=first - timedelta(minutes=2))
+    use()
+    grant.refresh_from_db()
+    assert grant.last_used_at > first

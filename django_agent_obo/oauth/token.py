@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import json
 from typing import Any
 from urllib.parse import unquote_plus
 
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils.decorators import method_decorator
+from django.views.decorators.debug import sensitive_post_parameters
+from oauth2_provider.models import get_access_token_model
+from oauth2_provider.signals import app_authorized
 from oauth2_provider.views import TokenView
 from oauthlib.oauth2.rfc6749.errors import OAuth2Error
 
@@ -54,6 +59,16 @@ def _error_json(status: int, error: str, description: str) -> HttpResponse:
     return response
 
 
+def _stored(access_token: str) -> Any:
+    """DOT's row of an access token this request issued."""
+    checksum = hashlib.sha256(access_token.encode("utf-8")).hexdigest()
+    issued = state.current.get()
+    row = issued.access_token if issued is not None else None
+    if row is None or row.token_checksum != checksum:  # e.g. DOT handed back an earlier token
+        row = get_access_token_model().objects.get(token_checksum=checksum)
+    return row
+
+
 class AgentTokenView(TokenView):
     """DOT's token endpoint run in one transaction: the code claim, the token and its audit
     row commit together, or nothing does (NOTES-DOT §4). Refusals are audited after rollback."""
@@ -82,6 +97,32 @@ class AgentTokenView(TokenView):
         response, outcome = atomic_with_retry(attempt)
         if response.status_code >= 400:
             self._audit_refusal(request, response, outcome)
+        return response
+
+    @method_decorator(
+        sensitive_post_parameters(
+            "client_secret",
+            "password",
+            "code",
+            "code_verifier",
+            "actor_token",
+            "subject_token",
+            "refresh_token",
+        )
+    )
+    def authorization_flow_token_response(
+        self, request: HttpRequest, *args: Any, **kwargs: Any
+    ) -> HttpResponse:
+        """DOT's, except that ``app_authorized`` gets the token row the validator just
+        wrote, not one read back by checksum."""
+        _, headers, body, status = self.create_token_response(request)
+        if status == 200:
+            access_token = json.loads(body).get("access_token")
+            if access_token is not None:
+                app_authorized.send(sender=self, request=request, token=_stored(access_token))
+        response = HttpResponse(content=body, status=status)
+        for name, value in headers.items():
+            response[name] = value
         return response
 
     def _refuse_early(self, request: HttpRequest, current: state.TokenRequestState) -> HttpResponse | None:

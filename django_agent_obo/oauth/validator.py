@@ -7,11 +7,13 @@ turns their refusals into OAuth errors (RFC 6749 §5.2) with an audit reason.
 
 from __future__ import annotations
 
+import json
 from typing import Any, NoReturn
 
+from django.db import router, transaction
 from django.urls import reverse
 from django.utils import timezone
-from oauth2_provider.models import get_grant_model
+from oauth2_provider.models import get_access_token_model, get_grant_model
 from oauth2_provider.oauth2_validators import OAuth2Validator
 from oauthlib.oauth2.rfc6749 import errors
 
@@ -102,10 +104,22 @@ class AgentOBOValidator(OAuth2Validator):
         if binding is None:
             # A code from before this app was installed: lock DOT's row instead.
             get_grant_model().objects.select_for_update().filter(code=code, application=client).exists()
-        valid = bool(super().validate_code(client_id, code, client, request, *args, **kwargs))
-        if not valid:
+        try:
+            grant = self._code_grant(code, client, request)
+        except get_grant_model().DoesNotExist:
+            grant = None
+        if grant is None or grant.is_expired():
             state.note(reason="invalid_code")
             return False
+        if binding is not None and binding.user_id == grant.user_id:
+            grant.user = binding.user  # read with the binding already
+        # What DOT's validate_code sets, from the row read once.
+        request.scopes = grant.scope.split(" ")
+        request.user = grant.user
+        if grant.nonce:
+            request.nonce = grant.nonce
+        if grant.claims:
+            request.claims = json.loads(grant.claims)
         request.agent_obo_binding = binding
         if binding is not None:
             state.note(user=binding.user, actor_chain=[binding.agent.actor_id] if binding.agent else [])
@@ -140,11 +154,45 @@ class AgentOBOValidator(OAuth2Validator):
         return bool(self._code_grant(code, client, request).redirect_uri_allowed(redirect_uri))
 
     def _check_and_set_request_resource(self, request: Any) -> None:
-        """RFC 8707 ``resource``, settled once: before signing (see below), not again on saving."""
+        """RFC 8707 ``resource``, settled once: before signing (see below), not again on saving.
+
+        For a code, DOT's version reads the Grant again to narrow the resources to those
+        granted; here its normalisation runs alone and the narrowing uses the row read once.
+        """
         if getattr(request, "agent_obo_resource_settled", False):
             return
-        super()._check_and_set_request_resource(request)
+        code_grant = getattr(request, "agent_obo_grant", None)
+        if request.grant_type == "authorization_code" and code_grant is not None:
+            request.grant_type = None
+            try:
+                super()._check_and_set_request_resource(request)
+            finally:
+                request.grant_type = "authorization_code"
+            self._narrow_to_granted(request, code_grant.resource or [])
+        else:
+            super()._check_and_set_request_resource(request)
         request.agent_obo_resource_settled = True
+
+    def _narrow_to_granted(self, request: Any, granted: list[str]) -> None:
+        """RFC 8707 §2.2 as DOT applies it to a code: the requested resources must be among
+        those granted; when none is requested, the token gets all of those granted."""
+        if request.resource and granted:
+            for resource in request.resource:
+                if resource not in granted:
+                    raise errors.CustomOAuth2Error(
+                        error="invalid_target",
+                        description=f"The requested resource '{resource}' was not granted with this code.",
+                        request=request,
+                    )
+        elif granted:
+            self._validate_resource_uris(request, granted)  # rows may predate the check
+            request.resource = granted
+
+    def save_bearer_token(self, token: dict[str, Any], request: Any, *args: Any, **kwargs: Any) -> Any:
+        """DOT's, without its savepoint: the token view runs the whole request in one
+        transaction, and any failure while saving rolls all of it back."""
+        with transaction.atomic(using=router.db_for_write(get_access_token_model()), savepoint=False):
+            return self._save_bearer_token(token, request, *args, **kwargs)
 
     def bind_actor_to_token_request(self, request: Any) -> None:
         """Post-token check of the authorization_code grant (draft -02 §5)."""
@@ -272,6 +320,7 @@ class AgentOBOValidator(OAuth2Validator):
             if stop is not None:
                 refuse(errors.InvalidGrantError, stop, "The delegation has ended.", request)
         access_token = super()._create_access_token(expires, request, token, source_refresh_token)
+        state.note(access_token=access_token)
         if signed is None:  # a generator other than ours signed it; nothing to record
             return access_token
         if token.get("refresh_token"):  # DOT creates it next: record the token with it, in one insert
@@ -316,8 +365,6 @@ class AgentOBOValidator(OAuth2Validator):
             issued_at=timezone.now(),
             expires_at=expires,
         )
-        if context.agent_grant is not None:
-            delegation.touch_grant(context.agent_grant)
         chain = context.actor_chain or ([context.agent.actor_id] if context.agent else [])
         event = {"refresh_token": "token.refreshed"}.get(request.grant_type, "token.issued")
         if context.parent is not None:
