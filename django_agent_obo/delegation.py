@@ -13,12 +13,12 @@ from functools import partial
 from typing import Any
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F, Lookup, Model, Q, QuerySet
+from django.db.models import F, Lookup, Model, Q, QuerySet, signals
 from django.utils import timezone
-from oauth2_provider.models import get_access_token_model, get_refresh_token_model
+from oauth2_provider.models import get_access_token_model, get_grant_model, get_refresh_token_model
 from oauth2_provider.settings import oauth2_settings
 
-from . import audit
+from . import audit, rows
 from .models import Agent, AgentGrant, CodeBinding, IssuedToken
 from .resource import revocation
 from .retry import transactional
@@ -120,26 +120,56 @@ class CodeReused(Exception):
         self.binding = binding
 
 
-def claim_code(code: str, application: Any) -> CodeBinding | None:
-    """Mark a code redeemed, atomically: of many concurrent redemptions exactly one wins.
+def claim_code(code: str, application: Any) -> tuple[CodeBinding | None, Any]:
+    """Take a code for redemption: its binding, and DOT's Grant, deleted in the statement
+    that reads it (NOTES-DOT §4), so of many concurrent redemptions exactly one gets it.
 
-    The conditional UPDATE takes the row lock, so a concurrent claimer waits for the
-    winner's transaction and then matches nothing. Returns the binding (None for a code
-    issued before this app was installed); raises :class:`CodeReused` for a second use.
+    Returns ``(binding, grant)``; the binding is None for a code issued before this app was
+    installed, the grant None for an unknown code. A code whose Grant is gone while tokens
+    were issued with it was redeemed before: :class:`CodeReused`. A failed redemption rolls
+    the deletion back with the rest of the request, and the code can be retried.
     """
-    digest = code_hash(code)
-    claimed = CodeBinding.objects.filter(
-        code_hash=digest, application=application, redeemed_at__isnull=True
-    ).update(redeemed_at=timezone.now())
     try:
         binding = CodeBinding.objects.select_related("agent", "agent_grant", "user").get(
-            code_hash=digest, application=application
+            code_hash=code_hash(code), application=application
         )
     except CodeBinding.DoesNotExist:
-        return None
-    if not claimed:
+        binding = None
+    grant = _take_code_grant(code, application)
+    if grant is None and binding is not None and binding.tokens.exists():
         raise CodeReused(binding)
-    return binding
+    return binding, grant
+
+
+def _take_code_grant(code: str, application: Any) -> Any:
+    """Delete DOT's Grant of ``code`` and return it as it was (None if there is none).
+
+    One statement, ``DELETE … RETURNING``, where DOT reads the row at every step and deletes
+    it at the end. Where the ORM must delete (``delete`` signal receivers on the Grant model,
+    or SQLite before 3.35, which lacks RETURNING) the row is read locked, then deleted.
+    """
+    Grant = get_grant_model()
+    if (
+        not connection.features.can_return_columns_from_insert
+        or signals.pre_delete.has_listeners(Grant)
+        or signals.post_delete.has_listeners(Grant)
+    ):
+        grant = Grant.objects.select_for_update().filter(code=code, application=application).first()
+        if grant is not None:
+            Grant.objects.filter(pk=grant.pk).delete()
+        return grant
+    fields = rows.fields_of(Grant)
+    quote = connection.ops.quote_name
+    code_column = quote(Grant._meta.get_field("code").column)
+    application_column = quote(Grant._meta.get_field("application").column)
+    sql = (
+        f"DELETE FROM {quote(Grant._meta.db_table)} WHERE {code_column} = %s AND {application_column} = %s"  # noqa: S608
+        f" RETURNING {', '.join(quote(field.column) for field in fields)}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [code, application.pk])
+        row = cursor.fetchone()
+    return None if row is None else rows.load(Grant, fields, row, connection.alias)
 
 
 @transactional
@@ -214,13 +244,12 @@ def lock_dependencies(context: TokenContext) -> dict[str, Any] | None:
     selected, tables, matches, params, shapes = [], [], [], [], []
     for index, (name, model, columns) in enumerate(wanted):
         alias = f"d{index}"
-        # in the model's own field order, as Model.from_db expects them
-        fields: list[Any] = [f for f in model._meta.concrete_fields if f.primary_key or f.name in columns]
+        fields = rows.fields_of(model, columns)
         tables.append(f"{quote(model._meta.db_table)} {alias}")
         matches.append(f"{alias}.{quote(model._meta.pk.column)} = %s")
         params.append(getattr(context, name).pk)
         selected += [f"{alias}.{quote(field.column)}" for field in fields]
-        shapes.append((name, model, [field.get_col(alias) for field in fields]))
+        shapes.append((name, model, fields))
     sql = f"SELECT {', '.join(selected)} FROM {', '.join(tables)} WHERE {' AND '.join(matches)}"  # noqa: S608
     if connection.vendor == "postgresql":
         sql += " FOR KEY SHARE"
@@ -233,20 +262,9 @@ def lock_dependencies(context: TokenContext) -> dict[str, Any] | None:
         return None
     values = iter(row)
     return {
-        name: model.from_db(
-            connection.alias,
-            [col.target.attname for col in cols],
-            [_from_db(next(values), col) for col in cols],
-        )
-        for name, model, cols in shapes
+        name: rows.load(model, fields, [next(values) for _ in fields], connection.alias)
+        for name, model, fields in shapes
     }
-
-
-def _from_db(value: Any, col: Any) -> Any:
-    """A column value as the ORM would load it (e.g. SQLite's text timestamps as datetimes)."""
-    for converter in connection.ops.get_db_converters(col) + col.get_db_converters(connection):
-        value = converter(value, col, connection)
-    return value
 
 
 def hold_for_issuance(context: TokenContext) -> str | None:

@@ -325,3 +325,29 @@ def test_grant_last_use_is_stamped_to_the_minute(user, client_app, agent):
     use()
     grant.refresh_from_db()
     assert grant.last_used_at > first
+
+
+@pytest.mark.parametrize("listening", [False, True], ids=["returning", "orm-delete"])
+def test_redemption_removes_dots_grant_and_sends_its_delete_signals(user, client_app, agent, listening):
+    """The Grant is taken with DELETE … RETURNING, or through the ORM when a site listens
+    to its delete signals; either way it is gone after redemption and a replay is refused."""
+    from django.db.models.signals import post_delete
+    from oauth2_provider.models import get_grant_model
+
+    deleted = []
+
+    def receiver(sender, instance, **kwargs):
+        deleted.append(instance.code)
+
+    if listening:
+        post_delete.connect(receiver, sender=get_grant_model())
+    try:
+        code, verifier = agent_code(user, client_app, agent)
+        first = redeem(client_app, code, verifier, actor_token=actor_assertion(agent))
+        again = redeem(client_app, code, verifier, actor_token=actor_assertion(agent))
+    finally:
+        post_delete.disconnect(receiver, sender=get_grant_model())
+    assert first.status_code == 200, first.content
+    assert again.status_code == 400 and error_of(again) == "invalid_grant"
+    assert not get_grant_model().objects.filter(code=code).exists()
+    assert deleted == ([code] if listening else [])

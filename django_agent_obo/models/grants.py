@@ -64,8 +64,9 @@ class CodeBinding(models.Model):
     """What an authorization code was issued for, kept after DOT deletes its Grant.
 
     Binds the code to (user, client, actor, scopes) so the token endpoint can require the
-    same actor (draft -02 §5), and remembers redemption so a replayed code is detected and
-    everything the first redemption issued is revoked (RFC 6749 §4.1.2).
+    same actor (draft -02 §5). Redemption deletes DOT's Grant and records tokens with this
+    binding, so a replayed code is recognised and everything the first redemption issued is
+    revoked (RFC 6749 §4.1.2).
     """
 
     code_hash = models.CharField(max_length=64, unique=True)
@@ -78,7 +79,6 @@ class CodeBinding(models.Model):
     scope = models.TextField()
     created_at = models.DateTimeField(auto_now_add=True)
     expires_at = models.DateTimeField(db_index=True)
-    redeemed_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
         return f"code {self.code_hash[:12]}… for {self.agent or 'no actor'}"

@@ -92,7 +92,7 @@ class AgentOBOValidator(OAuth2Validator):
         """Claim the code before anything is minted, so concurrent redemptions cannot both win."""
         state.note(client_id=client.client_id)
         try:
-            binding = delegation.claim_code(code, client)
+            binding, grant = delegation.claim_code(code, client)
         except delegation.CodeReused as exc:
             state.note(
                 reason="code_reused",
@@ -101,13 +101,7 @@ class AgentOBOValidator(OAuth2Validator):
                 actor_chain=[exc.binding.agent.actor_id] if exc.binding.agent else [],
             )
             return False
-        if binding is None:
-            # A code from before this app was installed: lock DOT's row instead.
-            get_grant_model().objects.select_for_update().filter(code=code, application=client).exists()
-        try:
-            grant = self._code_grant(code, client, request)
-        except get_grant_model().DoesNotExist:
-            grant = None
+        request.agent_obo_grant = grant
         if grant is None or grant.is_expired():
             state.note(reason="invalid_code")
             return False
@@ -126,12 +120,20 @@ class AgentOBOValidator(OAuth2Validator):
         return True
 
     def _code_grant(self, code: str, client: Any, request: Any) -> Any:
-        """DOT's Grant of ``code``, read once per token request: DOT reads it again in every
+        """DOT's Grant of ``code`` as ``validate_code`` took it: DOT reads it again in every
         hook below (raises ``DoesNotExist`` as those hooks do)."""
         grant = getattr(request, "agent_obo_grant", None)
         if grant is None or grant.code != code or grant.application_id != client.pk:
-            grant = request.agent_obo_grant = get_grant_model().objects.get(code=code, application=client)
+            grant = get_grant_model().objects.get(code=code, application=client)
         return grant
+
+    def invalidate_authorization_code(
+        self, client_id: str, code: str, request: Any, *args: Any, **kwargs: Any
+    ) -> None:
+        """Done already: ``validate_code`` took DOT's Grant (``delegation.claim_code``)."""
+        taken = getattr(request, "agent_obo_grant", None)
+        if taken is None or taken.code != code:
+            super().invalidate_authorization_code(client_id, code, request, *args, **kwargs)
 
     def get_code_challenge(self, code: str, request: Any) -> str | None:
         return self._code_grant(code, request.client, request).code_challenge or None
