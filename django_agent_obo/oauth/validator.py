@@ -7,14 +7,12 @@ turns their refusals into OAuth errors (RFC 6749 §5.2) with an audit reason.
 
 from __future__ import annotations
 
-import json
 from typing import Any, NoReturn
 
 from django.db import router, transaction
 from django.urls import reverse
 from django.utils import timezone
-from oauth2_provider.models import get_access_token_model, get_grant_model
-from oauth2_provider.oauth2_validators import OAuth2Validator
+from oauth2_provider.models import get_access_token_model
 from oauthlib.oauth2.rfc6749 import errors
 
 from .. import audit, delegation
@@ -23,6 +21,7 @@ from ..conf import agent_obo_settings
 from ..models import Agent, IssuedToken
 from ..tokens import SignedToken, TokenContext, issuer
 from . import state
+from .code_grant import CodeGrantHooks
 from .refresh import explain_refusal, family_is_live, find_refresh_token
 
 
@@ -43,7 +42,7 @@ def refuse(error_class: type[errors.OAuth2Error], reason: str, description: str,
     raise error_class(description=description, request=request)
 
 
-class AgentOBOValidator(OAuth2Validator):
+class AgentOBOValidator(CodeGrantHooks):
     """DOT's validator plus actor binding, actor proof, JWT recording and cascade revocation."""
 
     # --- proving the actor ---------------------------------------------------------------
@@ -85,116 +84,6 @@ class AgentOBOValidator(OAuth2Validator):
             duration_seconds=getattr(request, "agent_obo_duration", None),
             ip=audit.client_ip(request),
         )
-
-    def validate_code(
-        self, client_id: str, code: str, client: Any, request: Any, *args: Any, **kwargs: Any
-    ) -> bool:
-        """Claim the code before anything is minted, so concurrent redemptions cannot both win."""
-        state.note(client_id=client.client_id)
-        try:
-            binding, grant = delegation.claim_code(code, client)
-        except delegation.CodeReused as exc:
-            state.note(
-                reason="code_reused",
-                reused_binding=exc.binding,
-                user=exc.binding.user,
-                actor_chain=[exc.binding.agent.actor_id] if exc.binding.agent else [],
-            )
-            return False
-        request.agent_obo_grant = grant
-        if grant is None or grant.is_expired():
-            state.note(reason="invalid_code")
-            return False
-        if binding is not None and binding.user_id == grant.user_id:
-            grant.user = binding.user  # read with the binding already
-        # What DOT's validate_code sets, from the row read once.
-        request.scopes = grant.scope.split(" ")
-        request.user = grant.user
-        if grant.nonce:
-            request.nonce = grant.nonce
-        if grant.claims:
-            request.claims = json.loads(grant.claims)
-        request.agent_obo_binding = binding
-        if binding is not None:
-            state.note(user=binding.user, actor_chain=[binding.agent.actor_id] if binding.agent else [])
-        return True
-
-    def _code_grant(self, code: str, client: Any, request: Any) -> Any:
-        """DOT's Grant of ``code`` as ``validate_code`` took it: DOT reads it again in every
-        hook below (raises ``DoesNotExist`` as those hooks do)."""
-        grant = getattr(request, "agent_obo_grant", None)
-        if grant is None or grant.code != code or grant.application_id != client.pk:
-            grant = get_grant_model().objects.get(code=code, application=client)
-        return grant
-
-    def invalidate_authorization_code(
-        self, client_id: str, code: str, request: Any, *args: Any, **kwargs: Any
-    ) -> None:
-        """Done already: ``validate_code`` took DOT's Grant (``delegation.claim_code``)."""
-        taken = getattr(request, "agent_obo_grant", None)
-        if taken is None or taken.code != code:
-            super().invalidate_authorization_code(client_id, code, request, *args, **kwargs)
-
-    def get_code_challenge(self, code: str, request: Any) -> str | None:
-        return self._code_grant(code, request.client, request).code_challenge or None
-
-    def get_code_challenge_method(self, code: str, request: Any) -> str | None:
-        return self._code_grant(code, request.client, request).code_challenge_method or None
-
-    def confirm_redirect_uri(
-        self,
-        client_id: str,
-        code: str,
-        redirect_uri: str,
-        client: Any,
-        request: Any = None,
-        *args: Any,
-        **kwargs: Any,
-    ) -> bool:
-        if request is None:
-            return bool(super().confirm_redirect_uri(client_id, code, redirect_uri, client, *args, **kwargs))
-        return bool(self._code_grant(code, client, request).redirect_uri_allowed(redirect_uri))
-
-    def _check_and_set_request_resource(self, request: Any) -> None:
-        """RFC 8707 ``resource``, settled once: before signing (see below), not again on saving.
-
-        For a code, DOT's version reads the Grant again to narrow the resources to those
-        granted; here its normalisation runs alone and the narrowing uses the row read once.
-        """
-        if getattr(request, "agent_obo_resource_settled", False):
-            return
-        code_grant = getattr(request, "agent_obo_grant", None)
-        if request.grant_type == "authorization_code" and code_grant is not None:
-            request.grant_type = None
-            try:
-                super()._check_and_set_request_resource(request)
-            finally:
-                request.grant_type = "authorization_code"
-            self._narrow_to_granted(request, code_grant.resource or [])
-        else:
-            super()._check_and_set_request_resource(request)
-        request.agent_obo_resource_settled = True
-
-    def _narrow_to_granted(self, request: Any, granted: list[str]) -> None:
-        """RFC 8707 §2.2 as DOT applies it to a code: the requested resources must be among
-        those granted; when none is requested, the token gets all of those granted."""
-        if request.resource and granted:
-            for resource in request.resource:
-                if resource not in granted:
-                    raise errors.CustomOAuth2Error(
-                        error="invalid_target",
-                        description=f"The requested resource '{resource}' was not granted with this code.",
-                        request=request,
-                    )
-        elif granted:
-            self._validate_resource_uris(request, granted)  # rows may predate the check
-            request.resource = granted
-
-    def save_bearer_token(self, token: dict[str, Any], request: Any, *args: Any, **kwargs: Any) -> Any:
-        """DOT's, without its savepoint: the token view runs the whole request in one
-        transaction, and any failure while saving rolls all of it back."""
-        with transaction.atomic(using=router.db_for_write(get_access_token_model()), savepoint=False):
-            return self._save_bearer_token(token, request, *args, **kwargs)
 
     def bind_actor_to_token_request(self, request: Any) -> None:
         """Post-token check of the authorization_code grant (draft -02 §5)."""
@@ -312,6 +201,12 @@ class AgentOBOValidator(OAuth2Validator):
         )
 
     # --- recording what was issued ---------------------------------------------------------
+
+    def save_bearer_token(self, token: dict[str, Any], request: Any, *args: Any, **kwargs: Any) -> Any:
+        """DOT's, without its savepoint: the token view runs the whole request in one
+        transaction, and any failure while saving rolls all of it back."""
+        with transaction.atomic(using=router.db_for_write(get_access_token_model()), savepoint=False):
+            return self._save_bearer_token(token, request, *args, **kwargs)
 
     def _create_access_token(
         self, expires: Any, request: Any, token: dict[str, Any], source_refresh_token: Any = None
