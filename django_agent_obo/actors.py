@@ -27,10 +27,9 @@ from typing import Any
 
 import jwt
 from django.core.cache import cache
-from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from . import jose
+from . import jose, rows
 from .conf import agent_obo_settings
 from .models import Agent, IssuedToken, UsedAssertion
 from .tokens import AccessTokenInvalid, issuer, verify_access_token
@@ -175,13 +174,9 @@ def _verify_self_signed(
 
 def _consume_jti(actor_id: str, jti: str, exp: int) -> None:
     """Record the assertion's jti; a second use (in any process) is a replay (RFC 7523 §3)."""
-    try:
-        with transaction.atomic():
-            UsedAssertion.objects.create(
-                issuer=actor_id, jti=jti, expires_at=datetime.fromtimestamp(exp + 60, tz=UTC)
-            )
-    except IntegrityError as exc:
-        raise ActorTokenError("actor_token_replayed", "The actor token has already been used.") from exc
+    expires_at = datetime.fromtimestamp(exp + 60, tz=UTC)
+    if not rows.insert_unless_present(UsedAssertion, issuer=actor_id, jti=jti, expires_at=expires_at):
+        raise ActorTokenError("actor_token_replayed", "The actor token has already been used.")
 
 
 def _agent_key(agent: Agent, kid: Any, alg: str) -> Any:

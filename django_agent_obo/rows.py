@@ -1,9 +1,9 @@
-"""Rows of the few statements written by hand, loaded as the ORM would load them.
+"""The few statements of the token endpoint's hot path written by hand, and their rows.
 
-The ORM cannot say ``FOR KEY SHARE`` or ``DELETE … RETURNING``, which the token endpoint's
-hot path uses (see ``delegation``). Those statements are built from the models' metadata,
-so swapped models work, and their rows go through the ORM's converters and
-``Model.from_db``.
+The ORM cannot say ``FOR KEY SHARE``, ``DELETE … RETURNING`` (see ``delegation``) or tell
+whether an ``INSERT … ON CONFLICT DO NOTHING`` inserted (see ``actors``). Those statements
+are built from the models' metadata, so swapped models work; values go through the fields'
+own preparation and rows through the ORM's converters and ``Model.from_db``.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any, TypeVar
 
-from django.db import connections
+from django.db import connections, router
 from django.db.models import Model
 
 M = TypeVar("M", bound=Model)
@@ -34,3 +34,24 @@ def load(model: type[M], fields: Sequence[Any], values: Sequence[Any], using: st
             value = converter(value, col, connection)
         converted.append(value)
     return model.from_db(using, [f.attname for f in fields], converted)
+
+
+def insert_unless_present(model: type[Model], **values: Any) -> bool:
+    """Insert one row unless a unique constraint already holds its values; True if inserted.
+
+    One statement (``ON CONFLICT DO NOTHING``, PostgreSQL and SQLite) where catching the
+    ``IntegrityError`` would need a savepoint around the insert. A concurrent insert of the
+    same values waits for the other transaction and inserts nothing if it commits.
+    """
+    using = router.db_for_write(model)
+    connection = connections[using]
+    fields: list[Any] = [model._meta.get_field(name) for name in values]
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(field.column) for field in fields)
+    placeholders = ", ".join(["%s"] * len(fields))
+    table = quote(model._meta.db_table)
+    sql = f"INSERT INTO {table} ({columns}) VALUES ({placeholders}) ON CONFLICT DO NOTHING"  # noqa: S608
+    params = [field.get_db_prep_save(values[field.name], connection) for field in fields]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return bool(cursor.rowcount == 1)
