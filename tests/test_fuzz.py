@@ -168,3 +168,21 @@ def test_validly_signed_token_with_an_absurd_act_chain_is_refused(client_app, de
     response = Client().get(API, HTTP_AUTHORIZATION="Bearer " + _signed_with_our_key(payload))
     assert response.status_code == 401
     assert 'error="invalid_token"' in response["WWW-Authenticate"]
+
+
+@pytest.mark.parametrize("depth", [1000, 5000])
+def test_deeply_nested_header_is_refused(agent, settings, depth):
+    settings.AGENT_OBO = {**settings.AGENT_OBO, "ACTOR_TOKEN_MAX_BYTES": 10**6}
+    header = b'{"alg":"ES256","x":' + b"[" * depth + b"]" * depth + b"}"
+    token = b64(header) + "." + b64(b'{"iss":"x"}') + "." + b64(b"sig")
+    with pytest.raises(ActorTokenError):
+        verify_actor_token(token, None, ISSUER)
+
+
+@pytest.mark.django_db
+def test_resource_server_refuses_a_deeply_nested_header_with_a_challenge():
+    """About 2.7 kB of header: under every server's header limit, past json's recursion limit."""
+    header = b'{"alg":"RS256","x":' + b"[" * 1000 + b"]" * 1000 + b"}"
+    token = b64(header) + "." + b64(b'{"iss":"x"}') + "." + b64(b"sig")
+    response = Client().get(API, HTTP_AUTHORIZATION="Bearer " + token)
+    assert response.status_code == 401 and response["WWW-Authenticate"].startswith("Bearer")
