@@ -158,18 +158,7 @@ def _take_code_grant(code: str, application: Any) -> Any:
         if grant is not None:
             Grant.objects.filter(pk=grant.pk).delete()
         return grant
-    fields = rows.fields_of(Grant)
-    quote = connection.ops.quote_name
-    code_column = quote(Grant._meta.get_field("code").column)
-    application_column = quote(Grant._meta.get_field("application").column)
-    sql = (
-        f"DELETE FROM {quote(Grant._meta.db_table)} WHERE {code_column} = %s AND {application_column} = %s"  # noqa: S608
-        f" RETURNING {', '.join(quote(field.column) for field in fields)}"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [code, application.pk])
-        row = cursor.fetchone()
-    return None if row is None else rows.load(Grant, fields, row, connection.alias)
+    return rows.delete_returning(Grant, code=code, application=application.pk)
 
 
 @transactional
@@ -231,40 +220,20 @@ def lock_dependencies(context: TokenContext) -> dict[str, Any] | None:
     """Share-lock the agent, grant and parent token a new token depends on, in one statement,
     and read them afresh as locked. Call it before writing any token row.
 
-    On PostgreSQL the lock is ``FOR KEY SHARE``: revocations (``FOR UPDATE``) wait for us,
-    and we for them, while issuances of the same agent or grant do not wait for each other.
-    SQLite serialises writers already. Returns ``{attribute: row}`` for the attributes of
-    ``context`` that are set (the rows hold only the columns above), or None if one of the
-    rows no longer exists.
+    Revocations (``FOR UPDATE``) wait for the lock, and it for them, while issuances of the
+    same agent or grant do not wait for each other (``rows.lock_for_key_share``). Returns
+    ``{attribute: row}`` for the attributes of ``context`` that are set (the rows hold only
+    the columns above), or None if one of the rows no longer exists.
     """
     wanted = [(name, model, columns) for name, model, columns in _DEPENDENCIES if getattr(context, name)]
     if not wanted:
         return {}
-    quote = connection.ops.quote_name
-    selected, tables, matches, params, shapes = [], [], [], [], []
-    for index, (name, model, columns) in enumerate(wanted):
-        alias = f"d{index}"
-        fields = rows.fields_of(model, columns)
-        tables.append(f"{quote(model._meta.db_table)} {alias}")
-        matches.append(f"{alias}.{quote(model._meta.pk.column)} = %s")
-        params.append(getattr(context, name).pk)
-        selected += [f"{alias}.{quote(field.column)}" for field in fields]
-        shapes.append((name, model, fields))
-    sql = f"SELECT {', '.join(selected)} FROM {', '.join(tables)} WHERE {' AND '.join(matches)}"  # noqa: S608
-    if connection.vendor == "postgresql":
-        sql += " FOR KEY SHARE"
-    elif connection.features.has_select_for_update:
-        sql += " FOR UPDATE"
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        row = cursor.fetchone()
-    if row is None:
+    locked = rows.lock_for_key_share(
+        [(model, getattr(context, name).pk, columns) for name, model, columns in wanted]
+    )
+    if locked is None:
         return None
-    values = iter(row)
-    return {
-        name: rows.load(model, fields, [next(values) for _ in fields], connection.alias)
-        for name, model, fields in shapes
-    }
+    return {name: row for (name, _, _), row in zip(wanted, locked, strict=True)}
 
 
 def hold_for_issuance(context: TokenContext) -> str | None:

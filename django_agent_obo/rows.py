@@ -1,9 +1,9 @@
 """The few statements of the token endpoint's hot path written by hand, and their rows.
 
-The ORM cannot say ``FOR KEY SHARE``, ``DELETE … RETURNING`` (see ``delegation``) or tell
-whether an ``INSERT … ON CONFLICT DO NOTHING`` inserted (see ``actors``). Those statements
-are built from the models' metadata, so swapped models work; values go through the fields'
-own preparation and rows through the ORM's converters and ``Model.from_db``.
+The ORM cannot say ``FOR KEY SHARE`` or ``DELETE … RETURNING`` (used by ``delegation``), nor
+tell whether an ``INSERT … ON CONFLICT DO NOTHING`` inserted (used by ``actors``). These
+statements are built from the models' metadata, so swapped models work; values go through
+the fields' own preparation and rows through the ORM's converters and ``Model.from_db``.
 """
 
 from __future__ import annotations
@@ -15,6 +15,63 @@ from django.db import connections, router
 from django.db.models import Model
 
 M = TypeVar("M", bound=Model)
+
+
+def lock_for_key_share(targets: Sequence[tuple[type[Model], Any, Iterable[str]]]) -> list[Any] | None:
+    """Lock rows given as ``(model, pk, field names)`` in one statement, in the order given,
+    and return them as locked (the primary key and the named fields loaded), or None if one
+    of them does not exist.
+
+    PostgreSQL takes ``FOR KEY SHARE``: ``FOR UPDATE`` waits for it and it for them, while
+    key-share holders do not wait for each other. SQLite serialises writers anyway.
+    """
+    using = router.db_for_write(targets[0][0])
+    connection = connections[using]
+    quote = connection.ops.quote_name
+    selected, tables, matches, params, shapes = [], [], [], [], []
+    for index, (model, pk, names) in enumerate(targets):
+        alias = f"t{index}"
+        fields = fields_of(model, names)
+        tables.append(f"{quote(model._meta.db_table)} {alias}")
+        matches.append(f"{alias}.{quote(model._meta.pk.column)} = %s")
+        params.append(pk)
+        selected += [f"{alias}.{quote(field.column)}" for field in fields]
+        shapes.append((model, fields))
+    sql = f"SELECT {', '.join(selected)} FROM {', '.join(tables)} WHERE {' AND '.join(matches)}"  # noqa: S608
+    if connection.vendor == "postgresql":
+        sql += " FOR KEY SHARE"
+    elif connection.features.has_select_for_update:
+        sql += " FOR UPDATE"
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    values = iter(row)
+    return [load(model, fields, [next(values) for _ in fields], using) for model, fields in shapes]
+
+
+def delete_returning(model: type[M], **match: Any) -> M | None:
+    """Delete the one row whose fields equal ``match`` and return it as it was, or None.
+
+    Needs RETURNING (PostgreSQL; SQLite from 3.35). Sends no delete signals.
+    """
+    using = router.db_for_write(model)
+    connection = connections[using]
+    quote = connection.ops.quote_name
+    fields = fields_of(model)
+    matched: list[Any] = [model._meta.get_field(name) for name in match]
+    where = " AND ".join(f"{quote(field.column)} = %s" for field in matched)
+    returning = ", ".join(quote(field.column) for field in fields)
+    sql = f"DELETE FROM {quote(model._meta.db_table)} WHERE {where} RETURNING {returning}"  # noqa: S608
+    params = [
+        field.get_db_prep_value(value, connection)
+        for field, value in zip(matched, match.values(), strict=True)
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    return None if row is None else load(model, fields, row, using)
 
 
 def fields_of(model: type[Model], names: Iterable[str] | None = None) -> list[Any]:
