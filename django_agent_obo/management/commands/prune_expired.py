@@ -12,20 +12,19 @@ Three tables grow with every token request and are never read once their rows ha
 * ``UsedAssertion``: a self-signed assertion's ``jti`` is refused by its ``exp`` once expired.
 
 The audit trail keeps the history (``prune_audit`` prunes it on its own schedule). Rows are
-deleted in batches, each in its own short transaction, as ``prune_audit`` does.
+deleted in batches, each its own short transaction (``management.pruning``).
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.db import transaction
 from django.db.models import Exists, Model, OuterRef, Q, QuerySet
-from django.utils import timezone
 
 from ...models import CodeBinding, IssuedToken, UsedAssertion
+from ..pruning import PruneCommand, delete_in_batches
 
 BATCH_SIZE = 5_000
 
@@ -46,34 +45,24 @@ def prunable(cutoff: datetime) -> dict[str, QuerySet[Any]]:
     }
 
 
-def delete_in_batches(rows: QuerySet[Any]) -> int:
-    model: type[Model] = rows.model
-    deleted = 0
-    while True:
-        ids = list(rows.order_by().values_list("pk", flat=True)[:BATCH_SIZE])
-        if not ids:
-            return deleted
-        with transaction.atomic():
-            deleted += model._default_manager.filter(pk__in=ids).delete()[1].get(model._meta.label, 0)
-
-
-class Command(BaseCommand):
+class Command(PruneCommand):
     help = "Delete token records, code bindings and used assertions that expired over DAYS days ago."
 
-    def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--older-than", type=int, required=True, metavar="DAYS")
-        parser.add_argument("--dry-run", action="store_true", help="Only count what would be deleted")
-
     def handle(self, *args: Any, **options: Any) -> None:
-        days = options["older_than"]
-        if days < 1:
-            raise CommandError("--older-than must be at least 1 day.")
-        cutoff = timezone.now() - timedelta(days=days)
+        cutoff = self.cutoff(options)
         if options["dry_run"]:
             counts = {kind: rows.count() for kind, rows in prunable(cutoff).items()}
             verb = "would be deleted"
         else:
-            counts = {kind: delete_in_batches(rows) for kind, rows in prunable(cutoff).items()}
+            counts = {
+                kind: delete_in_batches(rows, _delete_counting(rows.model), BATCH_SIZE)
+                for kind, rows in prunable(cutoff).items()
+            }
             verb = "deleted"
         summary = ", ".join(f"{count} {kind}" for kind, count in counts.items())
         self.stdout.write(f"Expired before {cutoff.isoformat()}: {summary} {verb}.")
+
+
+def _delete_counting(model: type[Model]) -> Callable[[QuerySet[Any]], int]:
+    """Delete a batch; count the rows of ``model`` gone (exchanged tokens go with a parent)."""
+    return lambda batch: batch.delete()[1].get(model._meta.label, 0)
