@@ -92,7 +92,8 @@ class CodeGrantHooks(OAuth2Validator):
         return bool(self._code_grant(code, client, request).redirect_uri_allowed(redirect_uri))
 
     def _check_and_set_request_resource(self, request: Any) -> None:
-        """RFC 8707 ``resource``, settled once: before signing (see below), not again on saving.
+        """RFC 8707 ``resource``, settled once: before signing (by the validator's post-token
+        hooks), not again on saving.
 
         For a code, DOT's version reads the Grant again to narrow the resources to those
         granted; here its normalisation runs alone and the narrowing uses the row read once.
