@@ -239,15 +239,15 @@ def _load_all() -> tuple[SigningKey | None, list[SigningKey]]:
     The hot paths (signing, resource-server verification) cost a dictionary lookup; the
     ring file is looked at no more than once per ``RECHECK_SECONDS``.
     """
-    now = time.monotonic()
-    if "keys" in _cache and now - _cache["checked_at"] < RECHECK_SECONDS:
+    checked = time.monotonic()  # intervals on the monotonic clock; publication ends on the wall clock
+    if "keys" in _cache and checked - _cache["checked_at"] < RECHECK_SECONDS:
         return _cache["active"], _cache["keys"]
     folder = _ring_dir()
     if folder is not None:
         _ensure_ring(folder)
     stamp = (_ring_stamp(folder), id(agent_obo_settings.SIGNING_KEYS))
     if _cache.get("stamp") == stamp and time.time() < _cache["fresh_until"]:
-        _cache["checked_at"] = now
+        _cache["checked_at"] = checked
         return _cache["active"], _cache["keys"]
     active: SigningKey | None = None
     keys: list[SigningKey] = []
@@ -281,7 +281,7 @@ def _load_all() -> tuple[SigningKey | None, list[SigningKey]]:
         active=active,
         keys=keys,
         by_kid={k.kid: k for k in keys},
-        checked_at=now,
+        checked_at=checked,
         fresh_until=min(ends, default=float("inf")),
     )
     return active, keys
