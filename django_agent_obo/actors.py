@@ -32,7 +32,7 @@ from django.utils import timezone
 from . import jose, rows
 from .conf import agent_obo_settings
 from .models import Agent, IssuedToken, UsedAssertion
-from .tokens import AccessTokenInvalid, issuer, verify_access_token
+from .tokens import AccessTokenInvalid, actor_token_audience, issuer, verify_access_token
 
 log = logging.getLogger("django_agent_obo.actors")
 
@@ -142,6 +142,10 @@ def _verify_issued(token: str) -> VerifiedActor:
         raise ActorTokenError("not_an_actor_token", "The token was not issued as an actor token.")
     if record.revoked_at is not None:
         raise ActorTokenError("actor_token_revoked", "The actor token has been revoked.")
+    audience = claims.get("aud")
+    if (audience if isinstance(audience, list) else [audience]) != actor_token_audience():
+        # SPEC §4: a token of the agent meant for another resource could be replayed by it.
+        raise ActorTokenError("actor_token_aud", "The token is not an actor token for this server (aud).")
     agent = _usable_agent(record.agent)
     # Issued to the agent's current credentials (its client_id claim is that client's, as signed).
     if claims["sub"] != agent.actor_id or record.application_id != agent.credentials_id:

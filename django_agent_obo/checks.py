@@ -170,9 +170,28 @@ def check_urls(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessa
     return errors
 
 
+def check_application_management(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
+    """DOT's application pages open to every signed-in user let anyone register a client and
+    pick its client_id (issue #12)."""
+    from .application_management import open_application_routes
+
+    if not agent_obo_settings.AUTHORIZATION_SERVER or not getattr(settings, "ROOT_URLCONF", None):
+        return []
+    return [
+        checks.Warning(
+            f"/{route} serves DOT's application management to every signed-in user.",
+            hint='Mount include("django_agent_obo.urls") (staff only), wrap the views with '
+            "django_agent_obo.application_management.staff_only, or leave them out.",
+            id="agent_obo.W012",
+        )
+        for route in open_application_routes(get_resolver().url_patterns)
+    ]
+
+
 def register() -> None:
     from .resource.checks import check_resource_settings
 
     checks.register(check_settings, checks.Tags.security)
     checks.register(check_resource_settings, checks.Tags.security)
     checks.register(check_urls, checks.Tags.urls, checks.Tags.security)
+    checks.register(check_application_management, checks.Tags.urls, checks.Tags.security)

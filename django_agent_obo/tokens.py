@@ -23,6 +23,8 @@ from .keys import key_for_kid, signing_key
 from .models import Agent, AgentGrant, CodeBinding, IssuedToken
 
 ACCESS_TOKEN_TYP = "at+jwt"  # RFC 9068 §2.1
+# RFC 9068 §5: a client's own token has a `sub` no user's can equal; users' subjects never start so.
+CLIENT_SUBJECT_PREFIX = "client:"
 RESERVED_CLAIMS = frozenset(
     {"iss", "sub", "aud", "exp", "iat", "nbf", "jti", "client_id", "azp", "scope", "act", "auth_time"}
 )
@@ -82,6 +84,28 @@ def default_audience() -> list[str]:
     return [value] if isinstance(value, str) else list(value)
 
 
+class SubjectReserved(Exception):
+    """The adapter gave a user a ``sub`` in the namespace reserved for clients' own tokens."""
+
+
+def client_subject(client_id: str) -> str:
+    """``sub`` of a token a client obtained for itself (RFC 9068 §5): never a user's."""
+    return CLIENT_SUBJECT_PREFIX + client_id
+
+
+def user_subject(user: Any) -> str:
+    """``sub`` of a user's token: the adapter's, refused when it would pass for a client's."""
+    subject = str(get_adapter().get_subject(user))
+    if subject.startswith(CLIENT_SUBJECT_PREFIX):
+        raise SubjectReserved(subject)
+    return subject
+
+
+def actor_token_audience() -> list[str]:
+    """``aud`` of an agent's actor token when it asked for no resource: this server (SPEC §4)."""
+    return [issuer()]
+
+
 def sign(claims: dict[str, Any]) -> str:
     key = signing_key()
     return jwt.encode(
@@ -128,14 +152,16 @@ def verify_access_token(token: str) -> dict[str, Any]:
 def build_claims(request: Any, context: TokenContext, now: int) -> dict[str, Any]:
     client = request.client
     exp = now + int(request.expires_in)
-    audience = context.audience or list(getattr(request, "resource", None) or []) or default_audience()
+    audience = context.audience or list(getattr(request, "resource", None) or [])
     if context.kind == IssuedToken.KIND_ACTOR:
         assert context.agent is not None
         subject = context.agent.actor_id
+        audience = audience or actor_token_audience()
     elif request.user is not None and context.kind != IssuedToken.KIND_CLIENT:
-        subject = get_adapter().get_subject(request.user)
+        subject = user_subject(request.user)
     else:
-        subject = client.client_id
+        subject = client_subject(client.client_id)
+    audience = audience or default_audience()
     claims: dict[str, Any] = {
         "iss": issuer(),
         "sub": subject,

@@ -5,13 +5,15 @@
 * ``metadata_urlpatterns``: RFC 8414 / RFC 9728 documents; include at the site root.
 
 ``urlpatterns`` replaces ``include("oauth2_provider.urls")``: the two lists above plus DOT's
-application and authorized-token management pages, which keep their names in the namespace.
+application and authorized-token management pages, which keep their names in the namespace
+(the application pages for staff only: ``application_management.py``).
 """
 
 from django.urls import include, path
 from oauth2_provider import urls as dot_urls
 from oauth2_provider import views as dot_views
 
+from .application_management import staff_only_management
 from .oauth.authorize import AgentAuthorizationView
 from .oauth.introspection import AgentIntrospectTokenView
 from .oauth.metadata import AgentServerMetadataView, JwksView
@@ -45,5 +47,5 @@ metadata_urlpatterns = [
 # oauth2_provider namespace.
 urlpatterns = [
     *metadata_urlpatterns,
-    path("o/", include([*oauth2_urlpatterns, *dot_urls.management_urlpatterns])),
+    path("o/", include([*oauth2_urlpatterns, *staff_only_management(dot_urls.management_urlpatterns)])),
 ]

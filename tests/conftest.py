@@ -223,8 +223,9 @@ def get_code(
     return values["code"], verifier
 
 
-def actor_token_issued(agent: AgentFixture) -> str:
-    response = Client().post(TOKEN_URL, {"grant_type": "client_credentials"}, **agent.app.basic())
+def actor_token_issued(agent: AgentFixture, **extra: str) -> str:
+    """The agent's own client_credentials token (its actor token unless ``resource`` is given)."""
+    response = Client().post(TOKEN_URL, {"grant_type": "client_credentials", **extra}, **agent.app.basic())
     assert response.status_code == 200, response.content
     return str(response.json()["access_token"])
 

@@ -99,7 +99,7 @@ def urlconf(*patterns):
 def test_dot_urls_instead_of_ours_are_e010_and_e011(settings):
     settings.ROOT_URLCONF = urlconf(path("o/", include("oauth2_provider.urls")))
     messages = [m for m in run_checks(tags=["urls"]) if m.id.startswith("agent_obo.")]
-    assert {m.id for m in messages} == {"agent_obo.E010", "agent_obo.E011"}
+    assert {m.id for m in messages} == {"agent_obo.E010", "agent_obo.E011", "agent_obo.W012"}
     assert any("/o/token/ is served by oauth2_provider.views" in m.msg for m in messages)
 
 
@@ -109,6 +109,25 @@ def test_dot_urls_left_beside_ours_are_e011(settings):
     )
     flagged = {m.msg.split()[0] for m in run_checks(tags=["urls"]) if m.id == "agent_obo.E011"}
     assert flagged == {"/oauth/authorize/", "/oauth/token/"}
+
+
+def test_dot_application_pages_for_every_user_are_w012(settings):
+    from oauth2_provider import urls as dot_urls
+
+    from django_agent_obo.application_management import staff_only_management
+
+    settings.ROOT_URLCONF = urlconf(
+        path("", include("django_agent_obo.urls")),
+        path("apps/", include((dot_urls.management_urlpatterns, "apps"))),
+    )
+    flagged = {m.msg.split()[0] for m in run_checks(tags=["urls"]) if m.id == "agent_obo.W012"}
+    assert "/apps/applications/register/" in flagged and "/apps/applications/" in flagged
+    assert not any(route.startswith("/o/") for route in flagged)  # ours are staff only
+    settings.ROOT_URLCONF = urlconf(
+        path("", include("django_agent_obo.urls")),
+        path("apps/", include((staff_only_management(dot_urls.management_urlpatterns), "apps"))),
+    )
+    assert not [m for m in run_checks(tags=["urls"]) if m.id == "agent_obo.W012"]
 
 
 def test_every_check_id_is_tested_here_and_documented():

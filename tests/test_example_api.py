@@ -97,7 +97,7 @@ def test_bad_event_bodies_are_invalid_requests(user, client_app):
 
 
 def test_agents_own_token_has_no_calendar(agent):
-    response = call(EVENTS, actor_token_issued(agent))
+    response = call(EVENTS, actor_token_issued(agent, resource=API_AUDIENCE))
     assert response.status_code == 403
     assert response.json()["error"] == "access_denied"
 

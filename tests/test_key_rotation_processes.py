@@ -102,7 +102,11 @@ def test_every_process_signs_with_the_rotated_key_and_drops_retired_ones(two_ser
     (old_kid,) = old
 
     subprocess.run(
-        [sys.executable, "manage.py", "rotate_signing_key"], cwd=ROOT, env=env, check=True, capture_output=True
+        [sys.executable, "manage.py", "rotate_signing_key"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
     )
     new_kid = _ring(var)["active"]
     assert new_kid != old_kid

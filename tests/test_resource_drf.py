@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import actor_token_issued
-from tests.fixtures_resource import call, challenge, delegated_token, mint, user_token
+from tests.fixtures_resource import API_AUDIENCE, call, challenge, delegated_token, mint, user_token
 
 pytestmark = pytest.mark.urls("tests.resource_urls")
 
@@ -24,7 +24,7 @@ def test_authenticate_gives_the_user_and_the_token(user, client_app, agent):
 
 
 def test_agents_own_token_authenticates_without_a_user(agent):
-    response = call("/drf/any/", actor_token_issued(agent))
+    response = call("/drf/any/", actor_token_issued(agent, resource=API_AUDIENCE))
     assert response.status_code == 200
     assert response.json()["user"] == ""
 

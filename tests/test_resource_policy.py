@@ -6,7 +6,15 @@ import pytest
 
 from django_agent_obo.models import AuditEvent
 from tests.conftest import actor_token_issued
-from tests.fixtures_resource import call, challenge, configure, delegated_token, mint, user_token
+from tests.fixtures_resource import (
+    API_AUDIENCE,
+    call,
+    challenge,
+    configure,
+    delegated_token,
+    mint,
+    user_token,
+)
 
 pytestmark = pytest.mark.urls("tests.resource_urls")
 METADATA = "http://testserver/.well-known/oauth-protected-resource"
@@ -89,7 +97,7 @@ def test_agent_required(user, client_app, agent):
 def test_agent_forbidden(user, client_app, agent):
     assert call("/rs/no-agent/", user_token(user, client_app)).status_code == 200
     assert call("/rs/no-agent/", delegated_token(user, client_app, agent)).status_code == 403
-    assert call("/rs/no-agent/", actor_token_issued(agent)).status_code == 403
+    assert call("/rs/no-agent/", actor_token_issued(agent, resource=API_AUDIENCE)).status_code == 403
 
 
 def test_allowed_actors_by_id(user, client_app):

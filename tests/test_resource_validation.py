@@ -53,7 +53,7 @@ def test_user_token_has_no_actor(user, client_app):
 
 
 def test_agents_own_token_is_an_agent_without_a_user(agent):
-    info = validate_access_token(actor_token_issued(agent))
+    info = validate_access_token(actor_token_issued(agent, resource=API_AUDIENCE))
     assert info.actor is None
     assert info.agent_id == agent.actor_id
     assert info.is_agent

@@ -6,9 +6,23 @@ from typing import Any
 
 from oauthlib.common import generate_token
 from oauthlib.oauth2 import Server
+from oauthlib.oauth2.rfc6749 import errors
 
-from ..tokens import generate_access_token, lifetime
+from ..tokens import SubjectReserved, generate_access_token, lifetime
+from . import state
 from .exchange import TOKEN_EXCHANGE, TokenExchangeGrant
+
+
+def _generate_access_token(request: Any) -> str:
+    """:func:`generate_access_token`; a user ``sub`` the adapter put in the clients'
+    namespace (RFC 9068 §5) refuses the token instead of minting a look-alike."""
+    try:
+        return generate_access_token(request)
+    except SubjectReserved as exc:
+        state.note(reason="subject_reserved")
+        raise errors.InvalidGrantError(
+            description="This user's subject identifier is reserved for clients.", request=request
+        ) from exc
 
 
 class AgentOBOServer(Server):
@@ -21,7 +35,7 @@ class AgentOBOServer(Server):
 
     def __init__(self, request_validator: Any, *args: Any, **kwargs: Any) -> None:
         kwargs["token_expires_in"] = lifetime
-        kwargs["token_generator"] = generate_access_token
+        kwargs["token_generator"] = _generate_access_token
         kwargs["refresh_token_generator"] = kwargs.get("refresh_token_generator") or (
             lambda request: generate_token()
         )

@@ -31,7 +31,7 @@ from ... import delegation
 from ...actors import TOKEN_TYPE_ACCESS_TOKEN
 from ...models import Agent, AgentGrant
 from ...resource import validate_access_token
-from ...tokens import issuer
+from ...tokens import issuer, verify_access_token
 from ._demo_browser import Browser, forms_of
 
 DEMO_USERNAME = "demo"
@@ -197,7 +197,7 @@ class Command(BaseCommand):
         body = json_of(response)
         expect(response.status_code == 200, f"the token endpoint answered {response.status_code}: {body}")
         self.actor_token_value = str(body["access_token"])
-        claims = validate_access_token(self.actor_token_value).claims
+        claims = verify_access_token(self.actor_token_value)  # aud: this server, not the API
         expect(claims["sub"] == DEMO_ACTOR_ID, f"the actor token's sub is {claims['sub']!r}")
         self.show("actor token sub", claims["sub"])
 
