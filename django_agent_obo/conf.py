@@ -69,6 +69,10 @@ DEFAULTS: dict[str, Any] = {
         (None, "Until I revoke it"),
     ],
     "DEFAULT_DELEGATION_DURATION": 86400,
+    # RFC 7662 §4: who learns that a token is active. Besides the client a token was issued to,
+    # the resource servers registered here, by their client_id, each with the audiences it
+    # serves: {"rs-client-id": ["https://api.example.com/"]}. Everyone else gets {"active": false}.
+    "INTROSPECTION_RESOURCE_SERVERS": {},
     # Policy hooks a site overrides (see adapter.py).
     "ADAPTER": "django_agent_obo.adapter.DefaultAgentOBOAdapter",
     # --- resource server (django_agent_obo.resource; docs/resource-server-settings.md) ---

@@ -39,8 +39,14 @@ def test_delegated_token_introspects_with_act_and_all_claims(user, client_app, a
     assert answer["username"] == user.get_username()
 
 
-def test_a_resource_server_client_may_introspect_tokens_of_other_clients(user, client_app, agent):
+def test_a_registered_resource_server_may_introspect_tokens_of_other_clients(
+    settings, user, client_app, agent
+):
     resource_server = make_app("Resource server", grant="client-credentials", redirect="")
+    settings.AGENT_OBO = {
+        **settings.AGENT_OBO,
+        "INTROSPECTION_RESOURCE_SERVERS": {resource_server.client_id: [API_AUDIENCE]},
+    }
     assert introspect(resource_server, delegated_token(user, client_app, agent))["active"] is True
 
 
