@@ -40,10 +40,14 @@ DEFAULTS: dict[str, Any] = {
     "MAX_DELEGATION_DEPTH": 3,
     "EXCHANGE_AUDIENCES": [],
     "ACTOR_TOKEN_MAX_BYTES": 8192,
-    # Token endpoint: any longer parameter is refused before parsing; requests per client
-    # (or per IP without a client id) per window, counted in Django's cache ("60/min"; None: off).
+    # Token endpoint: any longer parameter is refused before parsing; requests per authenticated
+    # client per window, counted in Django's cache ("60/min"; None: off).
     "TOKEN_PARAMETER_MAX_BYTES": 8192,
     "TOKEN_RATE_LIMIT": "600/min",
+    # Token requests that authenticate no client, per source address and per claimed client id
+    # (oauth/throttle.py); over it such failures get 429; an authenticating client is never
+    # limited by them. None: off.
+    "TOKEN_FAILURE_RATE_LIMIT": "120/min",
     # Asymmetric algorithms we accept on actor tokens; HMAC and "none" are never accepted.
     "ACTOR_TOKEN_ALGORITHMS": [
         "RS256",

@@ -1,4 +1,5 @@
-"""A fixed-window rate limit in Django's cache, so it holds across processes (e.g. Redis)."""
+"""A fixed-window rate limit in Django's cache, so it holds across processes (Redis, or Django's
+database cache as in the example project)."""
 
 from __future__ import annotations
 
@@ -25,6 +26,23 @@ def parse_rate(rate: str) -> tuple[int, int]:
     return int(count), seconds[unit.strip()]
 
 
+def _cache_key(scope: str, key: str, window: int) -> str:
+    digest = hashlib.sha256(key.encode()).hexdigest()[:32]
+    return f"agent_obo:rl:{scope}:{digest}:{window}"
+
+
+def peek(scope: str, key: str, rate: str) -> tuple[int, int]:
+    """(requests counted so far in this window, seconds until it ends), counting nothing.
+
+    For a decision taken inside a transaction that may roll back (with a database cache the
+    count would roll back with it): count with :func:`hit` after the transaction.
+    """
+    limit_window = parse_rate(rate)[1]
+    now = int(time.time())
+    window = now // limit_window
+    return int(cache.get(_cache_key(scope, key, window)) or 0), (window + 1) * limit_window - now
+
+
 def hit(scope: str, key: str, rate: str) -> tuple[int, int]:
     """Count one request; return (requests in this window, seconds until the window ends).
 
@@ -34,8 +52,7 @@ def hit(scope: str, key: str, rate: str) -> tuple[int, int]:
     limit_window = parse_rate(rate)[1]
     now = int(time.time())
     window = now // limit_window
-    digest = hashlib.sha256(key.encode()).hexdigest()[:32]
-    cache_key = f"agent_obo:rl:{scope}:{digest}:{window}"
+    cache_key = _cache_key(scope, key, window)
     if cache.add(cache_key, 1, timeout=limit_window + 1):
         count = 1
     else:

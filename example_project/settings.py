@@ -66,6 +66,13 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # requests queue instead of failing to upgrade a read lock.
     DATABASES["default"]["OPTIONS"] = {"transaction_mode": "IMMEDIATE", "timeout": 30}
 
+# One cache for every worker (rate limits, revocation and key caches hold across processes):
+# Django's database cache, its table created by a migration (calendar_api 0002). Production: Redis
+# (docs/deployment.md).
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "agent_obo_cache"}
+}
+
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 import pytest
-from django.core.cache import cache
+from django.core.cache import cache, caches
 from django.test import Client
 from django.utils import timezone
 
@@ -65,8 +65,15 @@ def test_kill_switch_stops_the_agents_tokens_at_the_resource(settings, user, cli
     assert refused_reason(token) == "token_revoked"
 
 
+def _local_cache(settings):
+    """A local-memory cache alias for the resource server (the example project's default cache
+    is the database cache): its clock can be moved and it costs no query."""
+    settings.CACHES = {**settings.CACHES, "rs": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    return "rs"
+
+
 def test_cache_mode_needs_no_database_query_once_cached(settings, client_app, django_assert_num_queries):
-    configure(settings, RS_REVOCATION_MODE="cache")
+    configure(settings, RS_REVOCATION_MODE="cache", RS_REVOCATION_CACHE_ALIAS=_local_cache(settings))
     token = mint(client_app)
     validate_access_token(token)
     with django_assert_num_queries(0):
@@ -85,7 +92,12 @@ def test_cache_mode_sees_a_revocation_at_once_when_sharing_the_cache(
 
 def test_cache_mode_is_stale_at_most_the_configured_seconds(settings, client_app, monkeypatch):
     """A revocation the cache never heard of (another cache, another site) shows once the entry ages out."""
-    configure(settings, RS_REVOCATION_MODE="cache", RS_REVOCATION_CACHE_SECONDS=30)
+    configure(
+        settings,
+        RS_REVOCATION_MODE="cache",
+        RS_REVOCATION_CACHE_SECONDS=30,
+        RS_REVOCATION_CACHE_ALIAS=_local_cache(settings),
+    )
     token = mint(client_app)
     info = validate_access_token(token)
     IssuedToken.objects.filter(jti=info.jti).update(revoked_at=timezone.now())
@@ -96,12 +108,19 @@ def test_cache_mode_is_stale_at_most_the_configured_seconds(settings, client_app
 
 
 def test_cache_entry_never_outlives_the_token(settings, client_app, monkeypatch):
-    configure(settings, RS_REVOCATION_MODE="cache", RS_REVOCATION_CACHE_SECONDS=3600)
+    alias = _local_cache(settings)
+    configure(
+        settings,
+        RS_REVOCATION_MODE="cache",
+        RS_REVOCATION_CACHE_SECONDS=3600,
+        RS_REVOCATION_CACHE_ALIAS=alias,
+    )
     token = mint(client_app, exp=int(time.time()) + 60)
     info = validate_access_token(token)
+    assert caches[alias].get(cache_key(info.jti)) is not None
     later = time.time() + 61
     monkeypatch.setattr("django.core.cache.backends.locmem.time.time", lambda: later)
-    assert cache.get(cache_key(info.jti)) is None
+    assert caches[alias].get(cache_key(info.jti)) is None
 
 
 def test_cache_mode_refuses_a_token_never_recorded(settings, client_app):

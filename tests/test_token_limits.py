@@ -43,3 +43,61 @@ def test_body_client_id_contradicting_basic_auth_is_invalid_request(agent):
     )
     assert response.status_code == 400 and error_of(response) == "invalid_request"
     assert AuditEvent.objects.filter(event="token.refused", reason="client_id_mismatch").exists()
+
+
+# --- issue #12 item 4: nobody locks a client out by naming its client_id ----------------------
+
+
+def test_unauthenticated_posts_naming_a_client_do_not_lock_it_out(settings, agent):
+    cache.clear()
+    settings.AGENT_OBO = {
+        **settings.AGENT_OBO,
+        "TOKEN_RATE_LIMIT": "5/min",
+        "TOKEN_FAILURE_RATE_LIMIT": "5/min",
+    }
+    attacker = Client()
+    named = {"grant_type": "client_credentials", "client_id": agent.app.client_id}
+    statuses = [attacker.post(TOKEN_URL, named).status_code for _ in range(12)]
+    assert statuses[:5] == [401] * 5 and set(statuses[5:]) == {429}
+    # The owner, from the very same address, authenticates and is counted on its own traffic.
+    owner = [
+        Client().post(TOKEN_URL, {"grant_type": "client_credentials"}, **agent.app.basic()).status_code
+        for _ in range(5)
+    ]
+    assert owner == [200] * 5
+    assert (
+        Client().post(TOKEN_URL, {"grant_type": "client_credentials"}, **agent.app.basic()).status_code == 429
+    )
+    # One row when the address and the claimed id went over (same request), one for the owner.
+    assert AuditEvent.objects.filter(event="token.refused", reason="rate_limited").count() == 2
+
+
+def test_wrong_secrets_for_a_client_are_limited_per_claimed_id_across_addresses(settings, agent):
+    cache.clear()
+    settings.AGENT_OBO = {**settings.AGENT_OBO, "TOKEN_FAILURE_RATE_LIMIT": "3/min"}
+    wrong = {"grant_type": "client_credentials", "client_id": agent.app.client_id, "client_secret": "guess"}
+    statuses = [
+        Client().post(TOKEN_URL, wrong, REMOTE_ADDR=f"198.51.100.{n}").status_code for n in range(1, 7)
+    ]
+    assert statuses == [401, 401, 401, 429, 429, 429]
+    assert (
+        Client().post(TOKEN_URL, {"grant_type": "client_credentials"}, **agent.app.basic()).status_code == 200
+    )
+
+
+def test_failures_from_one_address_are_limited_whatever_client_they_name(settings, agent):
+    cache.clear()
+    settings.AGENT_OBO = {**settings.AGENT_OBO, "TOKEN_FAILURE_RATE_LIMIT": "3/min"}
+    statuses = [
+        Client()
+        .post(
+            TOKEN_URL, {"grant_type": "client_credentials", "client_id": f"guess-{n}", "client_secret": "x"}
+        )
+        .status_code
+        for n in range(6)
+    ]
+    assert statuses == [401, 401, 401, 429, 429, 429]
+    elsewhere = Client().post(
+        TOKEN_URL, {"grant_type": "client_credentials", "client_id": "guess-9"}, REMOTE_ADDR="203.0.113.7"
+    )
+    assert elsewhere.status_code == 401

@@ -25,7 +25,7 @@ from ..adapter import get_adapter
 from ..conf import agent_obo_settings
 from ..models import Agent, AgentGrant, IssuedToken
 from ..tokens import AccessTokenInvalid, TokenContext, default_audience, verify_access_token
-from . import state
+from . import state, throttle
 from .validator import refuse
 
 TOKEN_EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange"
@@ -84,6 +84,7 @@ class TokenExchangeGrant(GrantTypeBase):
         for validator in self.custom_validators.pre_token:
             validator(request)
         self.validate_client_confidential(request)
+        throttle.count_authenticated(request)
         caller = self._calling_agent(request)
         subject_token = self._check_parameters(request)
         subject = self._verify_subject(request, subject_token, caller)

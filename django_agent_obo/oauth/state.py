@@ -22,6 +22,11 @@ class TokenRequestState:
     reused_binding: Any = None
     reused_refresh_family: Any = None  # a refresh token family DOT revoked (RFC 9700 §4.14.2)
     access_token: Any = None  # DOT's row of the access token issued, for ``app_authorized``
+    authenticated: bool = False  # a client authenticated (throttle.py counts it apart)
+    authenticated_client_id: str = ""
+    refused: bool = False
+    retry_after: int | None = None  # rate limited: seconds until the window ends
+    first_over_limit: bool = True  # the first refusal of its window is audited, the others not
 
 
 current: ContextVar[TokenRequestState | None] = ContextVar("agent_obo_token_request", default=None)

@@ -18,11 +18,11 @@ from oauth2_provider.signals import app_authorized
 from oauth2_provider.views import TokenView
 from oauthlib.oauth2.rfc6749.errors import OAuth2Error
 
-from .. import audit, delegation, ratelimit
+from .. import audit, delegation
 from ..conf import agent_obo_settings
 from ..models import AuditEvent
 from ..retry import atomic_with_retry
-from . import state
+from . import state, throttle
 
 # Parameters that must not repeat: DOT hands oauthlib only the last of repeated values.
 SINGLE_VALUED_TOKEN = (
@@ -95,8 +95,18 @@ class AgentTokenView(TokenView):
                 state.current.reset(token)
 
         response, outcome = atomic_with_retry(attempt)
+        outcome.refused = response.status_code >= 400
+        wait = throttle.count_after(outcome)
         if response.status_code >= 400:
-            self._audit_refusal(request, response, outcome)
+            if wait is not None:
+                response = _error_json(
+                    429, "too_many_requests", "Too many failed token requests; retry later."
+                )
+                outcome.retry_after = wait
+            if outcome.retry_after is not None:
+                response["Retry-After"] = str(outcome.retry_after)
+            if outcome.first_over_limit:  # one audit row per counter and window, not one per request
+                self._audit_refusal(request, response, outcome)
         return response
 
     @method_decorator(
@@ -127,17 +137,7 @@ class AgentTokenView(TokenView):
 
     def _refuse_early(self, request: HttpRequest, current: state.TokenRequestState) -> HttpResponse | None:
         """Refusals decided from the raw request, before oauthlib sees it."""
-        rate = agent_obo_settings.TOKEN_RATE_LIMIT
-        if rate:
-            count, retry_after = ratelimit.hit("token", current.client_id or f"ip:{current.ip}", rate)
-            limit = ratelimit.parse_rate(rate)[0]
-            if count > limit:
-                response = _error_json(429, "too_many_requests", "Too many token requests; retry later.")
-                response["Retry-After"] = str(retry_after)
-                if count == limit + 1:  # one audit row per client and window, not one per request
-                    current.reason = "rate_limited"
-                    self._audit_refusal(request, response, current)
-                return response
+        # Rate limits: throttle.py, once it is known whether a client authenticated.
         basic_id, body_id = _basic_client_id(request), request.POST.get("client_id")
         if basic_id and body_id and basic_id != body_id:
             # oauthlib would call this a server_error; it is the client's mistake (RFC 6749 §2.3).

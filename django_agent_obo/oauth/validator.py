@@ -20,7 +20,7 @@ from ..actors import ActorTokenError, verify_actor_token
 from ..conf import agent_obo_settings
 from ..models import Agent, IssuedToken
 from ..tokens import SignedToken, TokenContext, issuer
-from . import state
+from . import state, throttle
 from .code_grant import CodeGrantHooks
 from .refresh import explain_refusal, family_is_live, find_refresh_token
 
@@ -67,6 +67,14 @@ class AgentOBOValidator(CodeGrantHooks):
     def _token_endpoint(self, request: Any) -> str:
         """Our token endpoint URL: a self-signed actor assertion may name it as ``aud``."""
         return issuer() + reverse("oauth2_provider:token")
+
+    def validate_grant_type(
+        self, client_id: str, grant_type: str, client: Any, request: Any, *args: Any, **kwargs: Any
+    ) -> bool:
+        """oauthlib asks this right after authenticating the client, before the grant's work:
+        the client is counted against its own rate limit here (``throttle``)."""
+        throttle.count_authenticated(request)
+        return bool(super().validate_grant_type(client_id, grant_type, client, request, *args, **kwargs))
 
     # --- authorization code: claim, bind, prove -----------------------------------------
 

@@ -1,0 +1,73 @@
+"""Who a token request is counted against (issue #12 item 4).
+
+A client that authenticates is limited by its own traffic only (``TOKEN_RATE_LIMIT``, counted
+once oauthlib has authenticated it, before the grant does any work). A request that
+authenticates no client is counted against its source address and against the client id it
+claims (``TOKEN_FAILURE_RATE_LIMIT``); those counters only ever turn *failures* into ``429``, so
+nobody can lock a client out by naming its public ``client_id``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from oauthlib.oauth2.rfc6749 import errors
+
+from .. import ratelimit
+from ..conf import agent_obo_settings
+from . import state
+
+
+class TooManyRequestsError(errors.OAuth2Error):
+    error = "too_many_requests"
+    status_code = 429
+    description = "Too many token requests; retry later."
+
+
+def count_authenticated(request: Any) -> None:
+    """The client authenticated: over its own limit, ``429``. Read only: the view counts the
+    request once its transaction is over (:func:`count_after`)."""
+    client_id = str(getattr(request.client, "client_id", "") or "")
+    state.note(authenticated=True, authenticated_client_id=client_id)
+    rate = agent_obo_settings.TOKEN_RATE_LIMIT
+    if not rate or not client_id:
+        return
+    count, retry_after = ratelimit.peek("token", client_id, rate)
+    limit = ratelimit.parse_rate(rate)[0]
+    if count >= limit:
+        state.note(reason="rate_limited", retry_after=retry_after, first_over_limit=count == limit)
+        raise TooManyRequestsError(request=request)
+
+
+def count_after(current: state.TokenRequestState) -> int | None:
+    """After the token transaction: count an authenticated client's request against its own
+    limit, or a refusal that authenticated nobody against its address and claimed id.
+
+    Returns the seconds to wait when that refusal went over its limit (it becomes ``429``).
+    """
+    if current.authenticated:
+        rate = agent_obo_settings.TOKEN_RATE_LIMIT
+        if rate and current.authenticated_client_id:
+            ratelimit.hit("token", current.authenticated_client_id, rate)
+        return None
+    return _count_unauthenticated_failure(current) if current.refused else None
+
+
+def _count_unauthenticated_failure(current: state.TokenRequestState) -> int | None:
+    """A refusal that authenticated no client: count it per source address and per claimed id.
+
+    Returns the seconds to wait when either is over its limit (the refusal becomes ``429``).
+    """
+    rate = agent_obo_settings.TOKEN_FAILURE_RATE_LIMIT
+    if not rate:
+        return None
+    limit = ratelimit.parse_rate(rate)[0]
+    keys = [("token-fail-ip", current.ip or "unknown")]
+    if current.client_id:
+        keys.append(("token-fail-id", current.client_id))
+    over = [(count, wait) for count, wait in (ratelimit.hit(s, k, rate) for s, k in keys) if count > limit]
+    if not over:
+        return None
+    current.reason = "rate_limited"
+    current.first_over_limit = any(count == limit + 1 for count, _ in over)
+    return max(wait for _, wait in over)
