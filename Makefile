@@ -17,7 +17,7 @@ install: $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/python manage.py migrate --noinput
-	$(BIN)/python manage.py obo_demo
+	DJANGO_DEBUG=1 $(BIN)/python manage.py obo_demo
 
 lint: $(STAMP)
 	$(BIN)/ruff check django_agent_obo example_project tests bench

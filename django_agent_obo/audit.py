@@ -40,6 +40,17 @@ def client_ip(request: Any) -> str | None:
     return headers.get("REMOTE_ADDR") or None
 
 
+def _storable(value: Any) -> Any:
+    """Text a database can store: a refusal may quote hostile input (a NUL breaks PostgreSQL)."""
+    if isinstance(value, str):
+        return value.replace("\x00", "\ufffd")
+    if isinstance(value, dict):
+        return {_storable(k): _storable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_storable(v) for v in value]
+    return value
+
+
 def record(
     event: str,
     *,
@@ -61,9 +72,10 @@ def record(
         raise ValueError(f"Unknown audit event {event!r}")
     if outcome == AuditEvent.FAILURE and not reason:
         raise ValueError("A failure event needs a reason")
-    chain = list(actor_chain)
+    chain = [_storable(actor) for actor in actor_chain]
     if not isinstance(scope, str):
         scope = " ".join(scope)
+    scope, client_id, reason, jti = (str(_storable(v)) for v in (scope, client_id or "", reason, jti))
     user_obj = user if getattr(user, "pk", None) is not None else None
     row = AuditEvent.objects.create(
         at=timezone.now(),
@@ -78,7 +90,7 @@ def record(
         scope=scope,
         jti=jti,
         ip=ip,
-        detail=detail or {},
+        detail=_storable(detail or {}),
     )
     log.info("%s %s %s", event, outcome, reason or "")
     audit_event_recorded.send(sender=AuditEvent, event=row)

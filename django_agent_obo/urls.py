@@ -17,6 +17,7 @@ from .application_management import staff_only_management
 from .oauth.authorize import AgentAuthorizationView
 from .oauth.introspection import AgentIntrospectTokenView
 from .oauth.metadata import AgentServerMetadataView, JwksView
+from .oauth.revocation import AgentRevokeTokenView
 from .oauth.token import AgentTokenView
 
 app_name = "oauth2_provider"
@@ -24,7 +25,7 @@ app_name = "oauth2_provider"
 oauth2_urlpatterns = [
     path("authorize/", AgentAuthorizationView.as_view(), name="authorize"),
     path("token/", AgentTokenView.as_view(), name="token"),
-    path("revoke_token/", dot_views.RevokeTokenView.as_view(), name="revoke-token"),
+    path("revoke_token/", AgentRevokeTokenView.as_view(), name="revoke-token"),
     path("introspect/", AgentIntrospectTokenView.as_view(), name="introspect"),
     path("jwks/", JwksView.as_view(), name="jwks"),
 ]

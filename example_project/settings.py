@@ -14,7 +14,8 @@ VAR_DIR = Path(os.environ.get("OBO_VAR_DIR", BASE_DIR / "var"))
 VAR_DIR.mkdir(parents=True, exist_ok=True)  # the SQLite file and the demo key ring live here
 
 SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "example-project-not-for-production")
-DEBUG = os.environ.get("DJANGO_DEBUG", "1") == "1"
+# Off unless asked for (DJANGO_DEBUG=1): a debug 500 page shows a traceback and settings.
+DEBUG = os.environ.get("DJANGO_DEBUG", "0") == "1"
 ALLOWED_HOSTS = ["127.0.0.1", "localhost", "testserver", *os.environ.get("DJANGO_ALLOWED_HOSTS", "").split()]
 
 OBO_ISSUER = os.environ.get("OBO_ISSUER", "http://127.0.0.1:8000").rstrip("/")

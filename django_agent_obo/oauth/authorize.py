@@ -24,6 +24,7 @@ from ..adapter import DelegationRefused, get_adapter
 from ..conf import agent_obo_settings
 from ..models import Agent, AuditEvent
 from ..tokens import issuer
+from . import unstorable
 from .forms import BOUND_FIELDS, ConsentForm, parse_duration
 
 PENDING_KEY = "agent_obo_pending_consent"
@@ -59,6 +60,9 @@ class AgentAuthorizationView(AuthorizationView):
     # --- GET: validate, check the actor, show consent -------------------------------------
 
     def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        refused = self._refuse_unstorable(request)
+        if refused is not None:
+            return refused
         actor_id = request.GET.get("requested_actor")
         chain = [actor_id] if actor_id and len(actor_id) <= 255 else []
         try:
@@ -149,6 +153,20 @@ class AgentAuthorizationView(AuthorizationView):
         return dict(entry)
 
     # --- POST: the decision ---------------------------------------------------------------
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        refused = self._refuse_unstorable(request)
+        if refused is not None:
+            return refused
+        return super().post(request, *args, **kwargs)
+
+    def _refuse_unstorable(self, request: HttpRequest) -> HttpResponse | None:
+        """A control character in any parameter (the redirect URI included, so no redirect)."""
+        if unstorable.first_unstorable(request) is None:
+            return None
+        client_id = str(request.GET.get("client_id") or request.POST.get("client_id") or "")[:100]
+        self._audit_denied("parameter_control_character", client_id, [], [])
+        return self._error_page("The request contains a control character. Nothing was granted.")
 
     def form_invalid(self, form: Any) -> HttpResponse:
         self._audit_denied("consent_form_invalid", str(form.data.get("client_id", ""))[:100], [], [])

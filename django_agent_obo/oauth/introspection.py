@@ -17,6 +17,9 @@ import hashlib
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils.decorators import method_decorator
+from django.views.decorators.csrf import csrf_exempt
+from oauth2_provider.compat import login_not_required
 from oauth2_provider.models import get_access_token_model
 from oauth2_provider.views import IntrospectTokenView
 from oauthlib.common import Request as OauthlibRequest
@@ -24,10 +27,17 @@ from oauthlib.common import Request as OauthlibRequest
 from ..conf import agent_obo_settings
 from ..models import IssuedToken
 from ..tokens import AccessTokenInvalid, verify_access_token
+from . import unstorable
 
 
 def _answer(data: dict[str, Any]) -> JsonResponse:
     response = JsonResponse(data)
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def _refusal(description: str) -> JsonResponse:
+    response = JsonResponse({"error": "invalid_request", "error_description": description}, status=400)
     response["Cache-Control"] = "no-store"
     return response
 
@@ -62,8 +72,15 @@ def entitled(caller: Any, token_value: str) -> bool:
     return application_id == caller.pk or bool(served_audiences(caller) & set(audience))
 
 
+@method_decorator(csrf_exempt, name="dispatch")  # our dispatch replaces DOT's decorated one
+@method_decorator(login_not_required, name="dispatch")
 class AgentIntrospectTokenView(IntrospectTokenView):
     """DOT's introspection endpoint answering only callers entitled to the token."""
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if unstorable.first_unstorable(request) is not None:  # before any client lookup
+            return _refusal(unstorable.DESCRIPTION)
+        return super().dispatch(request, *args, **kwargs)
 
     def authenticate_client(self, request: HttpRequest) -> bool:
         """DOT's client authentication, keeping the client it authenticated (the caller)."""

@@ -22,7 +22,7 @@ from .. import audit, delegation
 from ..conf import agent_obo_settings
 from ..models import AuditEvent
 from ..retry import atomic_with_retry
-from . import state, throttle
+from . import state, throttle, unstorable
 
 # Parameters that must not repeat: DOT hands oauthlib only the last of repeated values.
 SINGLE_VALUED_TOKEN = (
@@ -138,6 +138,11 @@ class AgentTokenView(TokenView):
     def _refuse_early(self, request: HttpRequest, current: state.TokenRequestState) -> HttpResponse | None:
         """Refusals decided from the raw request, before oauthlib sees it."""
         # Rate limits: throttle.py, once it is known whether a client authenticated.
+        if unstorable.first_unstorable(request) is not None:
+            current.reason = "parameter_control_character"
+            response = _error_json(400, "invalid_request", unstorable.DESCRIPTION)
+            self._audit_refusal(request, response, current)
+            return response
         basic_id, body_id = _basic_client_id(request), request.POST.get("client_id")
         if basic_id and body_id and basic_id != body_id:
             # oauthlib would call this a server_error; it is the client's mistake (RFC 6749 §2.3).
