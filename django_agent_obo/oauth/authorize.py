@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import secrets
-import time
+from datetime import timedelta
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
+from django.utils import timezone
 from django.utils.decorators import method_decorator
 from django.views.decorators.cache import never_cache
 from django.views.decorators.clickjacking import xframe_options_deny
@@ -22,15 +23,18 @@ from oauthlib.oauth2.rfc6749.errors import CustomOAuth2Error
 from .. import audit
 from ..adapter import DelegationRefused, get_adapter
 from ..conf import agent_obo_settings
-from ..models import Agent, AuditEvent
+from ..models import Agent, AuditEvent, PendingConsent
 from ..tokens import issuer
 from . import unstorable
 from .forms import BOUND_FIELDS, ConsentForm, parse_duration
 
-PENDING_KEY = "agent_obo_pending_consent"
-MAX_PENDING = 20
+MAX_PENDING = 20  # consent pages one user may have open at once
 # Parameters that must not repeat at the authorization endpoint (oauthlib checks its own).
 SINGLE_VALUED_AUTHZ = ("requested_actor", "code_challenge", "code_challenge_method", "nonce", "prompt")
+
+
+def _consent_ttl() -> timedelta:
+    return timedelta(seconds=agent_obo_settings.CONSENT_TTL_SECONDS)
 
 
 class _ConsentRequired(Exception):
@@ -121,36 +125,36 @@ class AgentAuthorizationView(AuthorizationView):
         context["show_duration"] = self.agent is not None
         return context
 
-    # --- pending consent, kept in the user's session -------------------------------------
+    # --- pending consent, one row per page shown ------------------------------------------
 
     def _store_pending(self, initial: dict[str, Any]) -> str:
-        session = self.request.session
-        now = time.time()
-        pending = {
-            k: v
-            for k, v in session.get(PENDING_KEY, {}).items()
-            if v["at"] > now - agent_obo_settings.CONSENT_TTL_SECONDS
-        }
-        while len(pending) >= MAX_PENDING:
-            pending.pop(min(pending, key=lambda k: pending[k]["at"]))
+        """Keep what this page shows under a new ``consent_id``, for this user (a row of its
+        own: concurrent pages in one session cannot overwrite each other)."""
+        now = timezone.now()
+        user = self.request.user
+        PendingConsent.objects.filter(created_at__lt=now - _consent_ttl()).delete()
+        kept = PendingConsent.objects.filter(user=user).order_by("-created_at").values_list("pk", flat=True)
+        stale = list(kept[MAX_PENDING - 1 :])
+        if stale:
+            PendingConsent.objects.filter(pk__in=stale).delete()
         consent_id = secrets.token_urlsafe(18)
-        pending[consent_id] = {
-            "at": now,
-            "actor_id": self.agent.actor_id if self.agent else None,
-            "fields": {
-                name: "" if initial.get(name) is None else str(initial[name]) for name in BOUND_FIELDS
-            },
-        }
-        session[PENDING_KEY] = pending
+        PendingConsent.objects.create(
+            consent_id=consent_id,
+            user=user,
+            actor_id=self.agent.actor_id if self.agent else "",
+            fields={name: "" if initial.get(name) is None else str(initial[name]) for name in BOUND_FIELDS},
+            created_at=now,
+        )
         return consent_id
 
     def _pop_pending(self, consent_id: str) -> dict[str, Any] | None:
-        pending = dict(self.request.session.get(PENDING_KEY, {}))
-        entry = pending.pop(consent_id, None)
-        self.request.session[PENDING_KEY] = pending
-        if entry is None or entry["at"] < time.time() - agent_obo_settings.CONSENT_TTL_SECONDS:
+        """The page's stored request, once: deleting the row is the claim (two posts, one wins)."""
+        entry = PendingConsent.objects.filter(pk=consent_id, user=self.request.user).first()
+        if entry is None or not PendingConsent.objects.filter(pk=entry.pk).delete()[0]:
             return None
-        return dict(entry)
+        if entry.created_at < timezone.now() - _consent_ttl():
+            return None
+        return {"actor_id": entry.actor_id or None, "fields": dict(entry.fields)}
 
     # --- POST: the decision ---------------------------------------------------------------
 
