@@ -206,10 +206,14 @@ def test_existing_web_client_plain_code_flow_is_unchanged(stranger):
 
 
 def test_dot_management_pages_are_still_served(stranger):
+    """Users keep their authorized-token pages; registering clients is for staff (issue #12)."""
     browser = Browser(stranger.base)
     browser.login("/accounts/login/", "alice@example.com")
-    assert browser.request("/o/applications/").status == 200
+    assert browser.request("/o/applications/").status == 403
     assert browser.request("/o/authorized_tokens/").status == 200
+    admin = Browser(stranger.base)
+    admin.login("/accounts/login/", "admin@example.com")
+    assert admin.request("/o/applications/").status == 200
 
 
 # --- the agent flow ----------------------------------------------------------------------------
