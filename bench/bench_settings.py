@@ -13,4 +13,5 @@ from example_project.settings import *  # noqa: F403
 
 DATABASES["default"]["CONN_MAX_AGE"] = 60  # noqa: F405
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+OAUTH2_PROVIDER = {**OAUTH2_PROVIDER, "CLIENT_SECRET_HASHER": "default"}  # noqa: F405
 AGENT_OBO = {**AGENT_OBO, "TOKEN_RATE_LIMIT": "1000000/min"}  # noqa: F405

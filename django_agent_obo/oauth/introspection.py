@@ -19,6 +19,7 @@ from oauth2_provider.views import IntrospectTokenView
 
 from ..models import IssuedToken
 from ..tokens import AccessTokenInvalid, verify_access_token
+from . import client_auth
 
 
 def _answer(data: dict[str, Any]) -> JsonResponse:
@@ -28,6 +29,16 @@ def _answer(data: dict[str, Any]) -> JsonResponse:
 
 
 class AgentIntrospectTokenView(IntrospectTokenView):
+    def unauthenticated_response(self, request: Any, oauthlib_request: Any = None) -> Any:
+        """A refused client assertion is ``invalid_client`` (RFC 7523 §3.2), not DOT's bare 403."""
+        if any(name in request.POST for name in client_auth.ASSERTION_PARAMETERS):
+            response = JsonResponse(
+                {"error": "invalid_client", "error_description": "Client authentication failed."}, status=401
+            )
+            response["Cache-Control"] = "no-store"
+            return response
+        return super().unauthenticated_response(request, oauthlib_request)
+
     @staticmethod
     def get_token_response(token_value: str | None = None) -> Any:
         if not token_value:

@@ -20,7 +20,7 @@ from ..actors import ActorTokenError, verify_actor_token
 from ..conf import agent_obo_settings
 from ..models import Agent, IssuedToken
 from ..tokens import SignedToken, TokenContext, issuer
-from . import state
+from . import client_auth, state
 from .code_grant import CodeGrantHooks
 from .refresh import explain_refusal, family_is_live, find_refresh_token
 
@@ -44,6 +44,21 @@ def refuse(error_class: type[errors.OAuth2Error], reason: str, description: str,
 
 class AgentOBOValidator(CodeGrantHooks):
     """DOT's validator plus actor binding, actor proof, JWT recording and cascade revocation."""
+
+    # --- client authentication: secrets, and private_key_jwt (RFC 7523 §2.2) --------------
+
+    def authenticate_client(self, request: Any, *args: Any, **kwargs: Any) -> bool:
+        return client_auth.authenticate(
+            request,
+            by_secret=lambda: super(AgentOBOValidator, self).authenticate_client(request, *args, **kwargs),
+            uses_basic=bool(self._extract_basic_auth(request)),
+            load_client=lambda client_id: self._load_application(client_id, request),
+        )
+
+    def client_authentication_required(self, request: Any, *args: Any, **kwargs: Any) -> bool:
+        return client_auth.presents_assertion(request) or super().client_authentication_required(
+            request, *args, **kwargs
+        )
 
     # --- proving the actor ---------------------------------------------------------------
 
