@@ -20,7 +20,8 @@ the median of each (see ``_common.medians``), so the ratios hold on a noisy mach
    versus ``client_secret_basic`` with the shipped hasher. All interleaved with the others.
 
 The last line reads ``ratios: obo_exchange/plain_exchange=X rs_validate/pyjwt_decode=Y
-dot_bearer/rs_validate=Z shipped_exchange/bench_exchange=S assertion_auth/secret_auth=A``. ``--quick`` runs a few rounds of each (a smoke test, not figures).
+dot_bearer/rs_validate=Z shipped_exchange/bench_exchange=S assertion_auth/secret_auth=A``.
+``--quick`` runs a few rounds of each (a smoke test, not figures).
 """
 
 from __future__ import annotations

@@ -107,6 +107,23 @@ class ClientSecretHasher(BasePasswordHasher):
         """Nothing to even out: there is no work factor."""
 
 
+def validate_client_secret(value: str) -> None:
+    """Model-field validator on DOT's ``client_secret`` (added in ``apps.py``): a weak secret is a
+    form error in the admin and DOT's registration pages, not a 500 when the hasher refuses it."""
+    from django.core.exceptions import ValidationError
+
+    if not value or not isinstance(_configured(), ClientSecretHasher):
+        return
+    try:
+        identify_hasher(value)
+        return  # already hashed
+    except ValueError:
+        pass
+    reason = weakness(value)
+    if reason is not None:
+        raise ValidationError(f"This client secret is too weak to store: {reason}. Leave the generated one.")
+
+
 def _configured() -> Any:
     from oauth2_provider.settings import oauth2_settings
 

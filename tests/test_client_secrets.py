@@ -114,3 +114,26 @@ def test_a_secret_stored_in_clear_is_left_alone():
     model.refresh_from_db()
     assert model.client_secret == secret
 
+
+def test_a_weak_secret_typed_into_the_admin_is_a_form_error_not_a_500(admin_client):
+    page = admin_client.get("/admin/oauth2_provider/application/add/")
+    assert page.status_code == 200
+    form = {
+        "client_id": "typed-" + secrets.token_hex(4),
+        "client_secret": "hunter2",
+        "client_type": "confidential",
+        "authorization_grant_type": "client-credentials",
+        "name": "Typed",
+        "algorithm": "",
+        "hash_client_secret": "on",
+        "redirect_uris": "",
+        "post_logout_redirect_uris": "",
+        "allowed_origins": "",
+    }
+    response = admin_client.post("/admin/oauth2_provider/application/add/", form)
+    assert response.status_code == 200
+    assert b"too weak to store" in response.content
+    assert not get_application_model().objects.filter(name="Typed").exists()
+    form["client_secret"] = secrets.token_urlsafe(32)
+    assert admin_client.post("/admin/oauth2_provider/application/add/", form).status_code == 302
+    assert get_application_model().objects.get(name="Typed").client_secret.startswith(ALGORITHM + "$")

@@ -15,7 +15,7 @@ from django.urls import reverse
 
 from .. import audit, client_secrets
 from ..client_assertions import ClientAssertionError, verify_client_assertion
-from ..models import AuditEvent
+from ..models import Agent, AuditEvent
 from ..tokens import issuer
 from . import state
 
@@ -61,8 +61,18 @@ def authenticate(
         _refused(request, exc, params.get("client_id", ""))
         return False
     request.client = verified.client
+    request.agent_obo_client_agent = (verified.client.pk, verified.agent)
     state.note(client_id=verified.client.client_id)
     return True
+
+
+def agent_of(request: Any) -> Agent | None:
+    """The agent whose own client ``request.client`` is: found once, by the assertion check if
+    it ran (its key came from that agent), else looked up here."""
+    known = getattr(request, "agent_obo_client_agent", None)
+    if known is not None and known[0] == request.client.pk:
+        return known[1]
+    return Agent.objects.filter(credentials=request.client).first()
 
 
 def _refused(request: Any, exc: ClientAssertionError, client_id: str) -> None:

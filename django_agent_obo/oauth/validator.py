@@ -142,7 +142,7 @@ class AgentOBOValidator(CodeGrantHooks):
                 "actor_token is not used with this grant type.",
                 request,
             )
-        agent = Agent.objects.filter(credentials=request.client).first()
+        agent = client_auth.agent_of(request)
         if agent is None:
             request.agent_obo_context = TokenContext(kind=IssuedToken.KIND_CLIENT)
         else:
