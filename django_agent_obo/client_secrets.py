@@ -72,7 +72,8 @@ class ClientSecretHasher(BasePasswordHasher):
     algorithm = ALGORITHM
 
     def encode(self, password: str, salt: str) -> str:
-        self._check_encode_args(password, salt)
+        if password is None or not salt or "$" in salt:
+            raise ValueError("A client secret and a salt without '$' are required.")
         reason = weakness(password)
         if reason is not None:
             raise WeakClientSecret(f"This client secret cannot be stored: {reason}.")
@@ -92,7 +93,7 @@ class ClientSecretHasher(BasePasswordHasher):
         digest = hmac.new(decoded["salt"].encode(), password.encode(), hashlib.sha256).hexdigest()
         return constant_time_compare(digest, decoded["hash"])
 
-    def safe_summary(self, encoded: str) -> dict[str, str]:
+    def safe_summary(self, encoded: str) -> dict[Any, Any]:
         decoded = self.decode(encoded)
         return {
             "algorithm": decoded["algorithm"],
