@@ -168,7 +168,7 @@ class AgentOBOValidator(CodeGrantHooks):
         presented = find_refresh_token(refresh_token)
         origin = request.agent_obo_refresh_origin = _origin_of(presented)
         if origin is not None:  # DOT writes token rows before we mint: lock agent and grant first
-            delegation.lock_dependencies(
+            request.agent_obo_locked = delegation.lock_dependencies(
                 TokenContext(kind=origin.kind, agent=origin.agent, agent_grant=origin.agent_grant)
             )
         presented = find_refresh_token(refresh_token, lock=True)
@@ -228,7 +228,7 @@ class AgentOBOValidator(CodeGrantHooks):
     ) -> Any:
         signed: SignedToken | None = getattr(request, "agent_obo_signed", None)
         if signed is not None:
-            stop = delegation.hold_for_issuance(signed.context)
+            stop = delegation.hold_for_issuance(signed.context, getattr(request, "agent_obo_locked", None))
             if stop is not None:
                 refuse(errors.InvalidGrantError, stop, "The delegation has ended.", request)
         access_token = super()._create_access_token(expires, request, token, source_refresh_token)
