@@ -292,7 +292,8 @@ def plot(results: list[dict[str, Any]], path: Path, workers: int, settings_name:
     handles = latency.get_legend_handles_labels()[0] + throughput.get_legend_handles_labels()[0]
     labels = [str(handle.get_label()) for handle in handles]
     latency.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=3, frameon=False)
-    latency.set_title(f"Example project ({settings_name}), gunicorn ({workers} sync workers), PostgreSQL")
+    shown = "as shipped" if settings_name == "example_project.settings" else settings_name
+    latency.set_title(f"Example project {shown}, gunicorn ({workers} sync workers), PostgreSQL")
     latency.grid(True, alpha=0.3)
     figure.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
