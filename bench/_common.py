@@ -28,14 +28,15 @@ from urllib.parse import urlsplit, urlunsplit
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def prepare_environment() -> None:
-    """The bench settings and a scratch folder (SQLite file, signing keys), without starting
-    Django, so a parent process that only starts children stays small."""
+def prepare_environment(settings_module: str = "bench_settings") -> None:
+    """The bench settings (or ``settings_module``, e.g. the example project's own) and a scratch
+    folder (SQLite file, signing keys), without starting Django, so a parent process that only
+    starts children stays small."""
     sys.path[:0] = [path for path in (str(ROOT), str(ROOT / "bench")) if path not in sys.path]
     if "OBO_VAR_DIR" not in os.environ:  # ours to remove; child processes inherit and keep it
         os.environ["OBO_VAR_DIR"] = tempfile.mkdtemp(prefix="obo-bench-")
         atexit.register(shutil.rmtree, os.environ["OBO_VAR_DIR"], ignore_errors=True)
-    os.environ["DJANGO_SETTINGS_MODULE"] = "bench_settings"
+    os.environ["DJANGO_SETTINGS_MODULE"] = settings_module
     os.environ.setdefault("DJANGO_DEBUG", "0")  # as in production: no query log, no debug pages
     os.environ.pop("OBO_SIGNING_KEY_DIR", None)
 
@@ -59,9 +60,9 @@ def throwaway_postgres(url: str) -> str:
     return urlunsplit(urlsplit(url)._replace(path="/" + name))
 
 
-def setup_django(throwaway: bool = False) -> str:
+def setup_django(throwaway: bool = False, settings_module: str = "bench_settings") -> str:
     """Configure and start Django; return a description of the database in use."""
-    prepare_environment()
+    prepare_environment(settings_module)
     if throwaway and os.environ.get("DATABASE_URL"):
         os.environ["DATABASE_URL"] = throwaway_postgres(os.environ["DATABASE_URL"])
     import django

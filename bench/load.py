@@ -1,16 +1,22 @@
-"""The example project under gunicorn on PostgreSQL, driven by parallel full flows (a load test).
+"""The example project under gunicorn on PostgreSQL, with its shipped settings, driven by
+parallel full agent flows (a load test).
 
-Each virtual user runs whole flows, one after another: sign in, open the consent page for
-the agent, allow, obtain the agent's actor token (``client_credentials``), redeem the code
-with it, call ``/api/whoami/``. Bad input is mixed in: every fourth flow first presents a
-forged actor token, the next one a wrong PKCE verifier, the next one redeems its code a
-second time (after which its token must stop working). For each concurrency level it
-reports requests/s, p50/p99 latency, 5xx and otherwise unexpected answers, and checks the
-audit trail: one ``token.issued`` row per successful token response, one ``token.refused``
-row per refused one. A latency-versus-concurrency plot is written with ``--plot``.
+The server runs ``example_project.settings`` as shipped (PBKDF2 for users' passwords, the
+client-secret hasher for client secrets, the token endpoint's rate limit) unless
+``--settings bench_settings``. Each virtual user is a person with their own client and agent
+(the rate limit counts per client): it signs in once, before the clock starts (one PBKDF2
+check, as a person signs in once and then delegates), then runs whole flows one after another:
+consent page for the agent, allow, the agent's actor token (``client_credentials``), the code
+redeemed with it, ``/api/whoami/``. Bad input is mixed in: every fourth flow first presents a
+forged actor token, the next one a wrong PKCE verifier, the next one redeems its code a second
+time (after which its token must stop working). For each concurrency level it reports full
+flows/s, requests/s, p50/p99 latency per request, 5xx and otherwise unexpected answers, and
+checks the audit trail: one ``token.issued`` row per successful token response, one
+``token.refused`` row per refused one. A latency-versus-concurrency plot is written with
+``--plot``.
 
 Run: ``eval "$(scripts/start_postgres.sh)"`` then
-``.venv/bin/python bench/load.py [--concurrency 1 2 4 8 16 32] [--flows 48] [--workers 4]
+``.venv/bin/python bench/load.py [--concurrency 1 4 16 64] [--flows 64] [--workers 4]
 [--plot docs/img/latency.png]``. The server and the database are created for the run and
 removed after it; exits non-zero on a 5xx, an unexpected answer or an audit mismatch.
 """
@@ -27,6 +33,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from email.message import Message
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
@@ -58,9 +65,9 @@ class Tally:
 @dataclass
 class Site:
     port: int
-    client: Any  # tests.conftest.App
-    agent: Any  # tests.conftest.AgentFixture
-    forged_actor_token: str
+    clients: list[Any]  # tests.conftest.App, one per virtual user
+    agents: list[Any]  # tests.conftest.AgentFixture, one per virtual user
+    forged_actor_tokens: list[str]
 
 
 class Browser:
@@ -71,11 +78,24 @@ class Browser:
 
         self.http, self.tally = Http(site.port), tally
 
+    def sign_in(self, username: str) -> None:
+        from tests.conftest import hidden_fields
+
+        login = self.call(200, "GET", "/accounts/login/")
+        form = {**hidden_fields(login.body.decode()), "username": username, "password": username}
+        self.call(302, "POST", "/accounts/login/", form)
+
     def call(
         self, expect: int, method: str, path: str, form: dict[str, str] | None = None, **headers: str
     ) -> Any:
         began = time.perf_counter()
-        reply = self.http.request(method, path, form, **headers)
+        try:
+            reply = self.http.request(method, path, form, **headers)
+        except OSError as exc:  # e.g. a timeout: counted, never a crashed virtual user
+            from tests.test_gunicorn_e2e import Reply
+
+            self.tally.unexpected.append(f"{method} {path.split('?')[0]}: {type(exc).__name__}")
+            return Reply(0, Message(), b"{}")
         self.tally.latencies.append(time.perf_counter() - began)
         self.tally.server_errors += reply.status >= 500
         if path == TOKEN:
@@ -86,23 +106,20 @@ class Browser:
         return reply
 
 
-def run_flow(site: Site, username: str, index: int, tally: Tally) -> None:
-    """One full delegation flow, with the mischief of ``index``."""
+def run_flow(site: Site, browser: Browser, number: int, index: int) -> None:
+    """One full delegation flow of virtual user ``number`` (signed in), with the mischief of ``index``."""
     from tests.conftest import REDIRECT_URI, authorize_params, hidden_fields, pkce
 
-    browser = Browser(site, tally)
-    login = browser.call(200, "GET", "/accounts/login/")
-    form = {**hidden_fields(login.body.decode()), "username": username, "password": username}
-    browser.call(302, "POST", "/accounts/login/", form)
+    tally, client, agent = browser.tally, site.clients[number], site.agents[number]
     verifier, challenge = pkce()
-    params = authorize_params(site.client, challenge, site.agent.actor_id)
+    params = authorize_params(client, challenge, agent.actor_id)
     page = browser.call(200, "GET", "/o/authorize/?" + urlencode(params))
     answer = browser.call(
         302, "POST", "/o/authorize/", {**hidden_fields(page.body.decode()), "allow": "Authorize"}
     )
     location = answer.headers.get("Location", "")
     code = parse_qs(urlsplit(location).query).get("code", [""])[0]
-    agent_auth = site.agent.app.basic()["HTTP_AUTHORIZATION"]
+    agent_auth = agent.app.basic()["HTTP_AUTHORIZATION"]
     actor = browser.call(200, "POST", TOKEN, {"grant_type": "client_credentials"}, Authorization=agent_auth)
     actor_token = actor.json().get("access_token", "") if actor.status == 200 else ""
     redeem = {
@@ -112,18 +129,22 @@ def run_flow(site: Site, username: str, index: int, tally: Tally) -> None:
         "code_verifier": verifier,
         "actor_token": actor_token,
     }
-    client_auth = site.client.basic()["HTTP_AUTHORIZATION"]
+    client_auth = client.basic()["HTTP_AUTHORIZATION"]
     mischief = MISCHIEF[index % len(MISCHIEF)]
     if mischief == "forged actor token":
         browser.call(
-            400, "POST", TOKEN, {**redeem, "actor_token": site.forged_actor_token}, Authorization=client_auth
+            400,
+            "POST",
+            TOKEN,
+            {**redeem, "actor_token": site.forged_actor_tokens[number]},
+            Authorization=client_auth,
         )
     if mischief == "wrong PKCE verifier":
         browser.call(400, "POST", TOKEN, {**redeem, "code_verifier": pkce()[0]}, Authorization=client_auth)
     issued = browser.call(200, "POST", TOKEN, redeem, Authorization=client_auth)
     bearer = "Bearer " + (issued.json().get("access_token", "") if issued.status == 200 else "")
     whoami = browser.call(200, "GET", "/api/whoami/", Authorization=bearer)
-    if whoami.status == 200 and whoami.json().get("actor") != site.agent.actor_id:
+    if whoami.status == 200 and whoami.json().get("actor") != agent.actor_id:
         tally.unexpected.append(f"/api/whoami/: actor {whoami.json().get('actor')!r}")
     if mischief == "reused code":
         browser.call(400, "POST", TOKEN, redeem, Authorization=client_auth)
@@ -137,20 +158,48 @@ def audit_counts() -> tuple[int, int]:
     return issued, AuditEvent.objects.filter(event="token.refused").count()
 
 
-def run_level(site: Site, concurrency: int, flows: int) -> dict[str, Any]:
-    """``flows`` flows shared out among ``concurrency`` virtual users running at once."""
+def sign_in_all(site: Site, users: int, at_once: int) -> tuple[list[Browser], Tally]:
+    """Every virtual user signs in once for the whole run (its session then lasts), at most
+    ``at_once`` of them at a time: each sign-in is a PBKDF2 check of about 0.3 s of CPU."""
+    tally = Tally()
+    browsers = [Browser(site, tally) for _ in range(users)]
+    pending: queue.Queue[int] = queue.Queue()
+    for number in range(users):
+        pending.put(number)
+
+    def signer() -> None:
+        while True:
+            try:
+                number = pending.get_nowait()
+            except queue.Empty:
+                return
+            browsers[number].sign_in(f"load-user-{number}")
+
+    threads = [threading.Thread(target=signer) for _ in range(at_once)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return browsers, tally
+
+
+def run_level(site: Site, browsers: list[Browser], flows: int) -> dict[str, Any]:
+    """``flows`` flows shared out among the signed-in ``browsers`` running at once."""
+    concurrency = len(browsers)
     work: queue.Queue[int] = queue.Queue()
     for index in range(flows):
         work.put(index)
     tallies = [Tally() for _ in range(concurrency)]
 
     def virtual_user(number: int) -> None:
+        browser = browsers[number]
+        browser.tally = tallies[number]
         while True:
             try:
                 index = work.get_nowait()
             except queue.Empty:
                 return
-            run_flow(site, f"load-user-{number}", index, tallies[number])
+            run_flow(site, browser, number, index)
 
     issued_before, refused_before = audit_counts()
     threads = [threading.Thread(target=virtual_user, args=(n,)) for n in range(concurrency)]
@@ -167,6 +216,8 @@ def run_level(site: Site, concurrency: int, flows: int) -> dict[str, Any]:
     latencies = sorted(total.latencies)
     return {
         "concurrency": concurrency,
+        "flows": flows,
+        "flows_per_second": flows / seconds,
         "requests": len(latencies),
         "rps": len(latencies) / seconds,
         "p50": statistics.median(latencies) * 1000,
@@ -183,7 +234,8 @@ def run_level(site: Site, concurrency: int, flows: int) -> dict[str, Any]:
 
 
 def seed(users: int) -> Site:
-    """The client, the agent (with its own credentials) and the users, straight into the database."""
+    """A client and an agent (with its own credentials) per virtual user, and the users,
+    straight into the database, hashed as the server's settings hash them."""
     import jwt
     from cryptography.hazmat.primitives.asymmetric import ec
     from django.contrib.auth import get_user_model
@@ -191,31 +243,24 @@ def seed(users: int) -> Site:
 
     from tests.conftest import ISSUER, make_agent, make_app
 
-    client = make_app("Load client")
-    agent = make_agent("agent:load", clients=(client,))
+    clients = [make_app(f"Load client {n}") for n in range(users)]
+    agents = [make_agent(f"agent:load-{n}", clients=(client,)) for n, client in enumerate(clients)]
     User = get_user_model()
     names = [f"load-user-{n}" for n in range(users)]  # each signs in with its name as password
     User.objects.bulk_create([User(username=name, password=make_password(name)) for name in names])
     now = int(time.time())
-    forged = jwt.encode(
-        {
-            "iss": agent.actor_id,
-            "sub": agent.actor_id,
-            "aud": ISSUER,
-            "iat": now,
-            "exp": now + 3600,
-            "jti": "forged",
-        },
-        ec.generate_private_key(ec.SECP256R1()),
-        algorithm="ES256",
-        headers={"kid": agent.kid},
-    )
-    return Site(port=0, client=client, agent=agent, forged_actor_token=forged)
+
+    def forged(agent: Any) -> str:
+        claims = {"iss": agent.actor_id, "sub": agent.actor_id, "aud": ISSUER, "iat": now, "exp": now + 3600}
+        key = ec.generate_private_key(ec.SECP256R1())
+        return jwt.encode({**claims, "jti": "forged"}, key, algorithm="ES256", headers={"kid": agent.kid})
+
+    return Site(port=0, clients=clients, agents=agents, forged_actor_tokens=[forged(a) for a in agents])
 
 
 @contextmanager
 def gunicorn(port: int, workers: int) -> Iterator[None]:
-    """The example project (``bench_settings``) under gunicorn on 127.0.0.1:``port``."""
+    """The example project (the settings of this run) under gunicorn on 127.0.0.1:``port``."""
     from tests.servers import serving
 
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "bench")])}
@@ -225,7 +270,7 @@ def gunicorn(port: int, workers: int) -> Iterator[None]:
         yield
 
 
-def plot(results: list[dict[str, Any]], path: Path, workers: int) -> None:
+def plot(results: list[dict[str, Any]], path: Path, workers: int, settings_name: str) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -240,13 +285,15 @@ def plot(results: list[dict[str, Any]], path: Path, workers: int) -> None:
     latency.set_xlabel("concurrent virtual users (full flows)")
     latency.set_ylabel("latency per request (ms)")
     throughput = latency.twinx()
-    throughput.plot(levels, [r["rps"] for r in results], "^:", color="tab:green", label="requests/s")
-    throughput.set_ylabel("requests/s")
+    flows = [r["flows_per_second"] for r in results]
+    throughput.plot(levels, flows, "^:", color="tab:green", label="full agent flows/s")
+    throughput.set_ylabel("full agent flows/s")
     throughput.set_ylim(bottom=0)
     handles = latency.get_legend_handles_labels()[0] + throughput.get_legend_handles_labels()[0]
     labels = [str(handle.get_label()) for handle in handles]
     latency.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=3, frameon=False)
-    latency.set_title(f"Example project, gunicorn ({workers} sync workers), PostgreSQL")
+    shown = "as shipped" if settings_name == "example_project.settings" else settings_name
+    latency.set_title(f"Example project {shown}, gunicorn ({workers} sync workers), PostgreSQL")
     latency.grid(True, alpha=0.3)
     figure.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -263,7 +310,8 @@ def passed(result: dict[str, Any]) -> bool:
 def report(result: dict[str, Any]) -> None:
     issued_rows, issued, refused_rows, refused = result["audit"]
     print(
-        f"  {result['concurrency']:5d} {result['requests']:8d} {result['rps']:7.1f} {result['p50']:7.1f} "
+        f"  {result['concurrency']:5d} {result['flows_per_second']:7.1f} {result['requests']:8d} "
+        f"{result['rps']:7.1f} {result['p50']:7.1f} "
         f"{result['p99']:7.1f} {result['server_errors']:4d} {len(result['unexpected']):10d}  "
         f"{'ok' if passed(result) else 'FAILED'}: token.issued {issued_rows} rows/{issued} responses, "
         f"token.refused {refused_rows} rows/{refused} responses"
@@ -274,14 +322,21 @@ def report(result: dict[str, Any]) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 2, 4, 8, 16, 32])
-    parser.add_argument("--flows", type=int, default=48, help="flows per concurrency level")
+    parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 4, 16, 64])
+    parser.add_argument(
+        "--flows", type=int, default=64, help="flows per concurrency level (at least one a user)"
+    )
+    parser.add_argument(
+        "--settings",
+        default="example_project.settings",
+        help="settings module of the server and the seed (default: the example project's, as shipped)",
+    )
     parser.add_argument("--workers", type=int, default=4, help="gunicorn worker processes")
     parser.add_argument("--plot", type=Path, help="write a latency-versus-concurrency PNG here")
     options = parser.parse_args()
     if not os.environ.get("DATABASE_URL"):
         sys.exit('load.py needs PostgreSQL: eval "$(scripts/start_postgres.sh)" sets DATABASE_URL')
-    database = setup_django(throwaway=True)
+    database = setup_django(throwaway=True, settings_module=options.settings)
     migrate()
     from tests.servers import free_port
 
@@ -294,18 +349,25 @@ def main() -> None:
     keys.signing_key()  # the key ring exists before the workers start
     print(f"machine: {machine()}")
     print(
-        f"database: {database}; gunicorn with {options.workers} sync workers; {options.flows} flows per level"
+        f"database: {database}; settings: {options.settings}; gunicorn with {options.workers} sync workers; "
+        f"{options.flows} flows per level (at least one per user)"
     )
-    print("  users requests   req/s  p50 ms  p99 ms  5xx unexpected  audit")
+    print("  users flows/s requests   req/s  p50 ms  p99 ms  5xx unexpected  audit")
     results = []
     with gunicorn(port, options.workers):
-        warm_up = run_level(site, options.workers, 2 * options.workers)  # imports, keys, connections
+        browsers, signing_in = sign_in_all(site, max(options.concurrency), options.workers)
+        warm_up = run_level(site, browsers[: options.workers], 2 * options.workers)  # imports, keys
         for concurrency in options.concurrency:
-            results.append(run_level(site, concurrency, options.flows))
+            results.append(run_level(site, browsers[:concurrency], max(options.flows, concurrency)))
             report(results[-1])
     failed = any(not passed(result) for result in [warm_up, *results])
+    if signing_in.server_errors or signing_in.unexpected:
+        print(
+            f"sign-in: {signing_in.server_errors} 5xx, unexpected: {sorted(set(signing_in.unexpected))[:5]}"
+        )
+        failed = True
     if options.plot:
-        plot(results, options.plot, options.workers)
+        plot(results, options.plot, options.workers, options.settings)
         print(f"plot: {options.plot}")
     sys.exit(1 if failed else 0)
 

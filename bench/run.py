@@ -13,8 +13,15 @@ the median of each (see ``_common.medians``), so the ratios hold on a noisy mach
 3. Revoking a grant holding 10,000 live tokens and their exchanged descendants (PostgreSQL).
 4. Queries of the consent page and of ``/agents/`` at 1 and at 200 grants (must be equal).
 
+1b. ``shipped_exchange / bench_exchange``: the same agent code redemption with the example
+   project's shipped hashers (PBKDF2 for users, ``ClientSecretHasher`` for client secrets)
+   versus the bench's MD5 (``bench_exchange`` is ``obo_exchange``); and ``assertion_auth /
+   secret_auth``: an agent's ``client_credentials`` request authenticated by ``private_key_jwt``
+   versus ``client_secret_basic`` with the shipped hasher. All interleaved with the others.
+
 The last line reads ``ratios: obo_exchange/plain_exchange=X rs_validate/pyjwt_decode=Y
-dot_bearer/rs_validate=Z``. ``--quick`` runs a few rounds of each (a smoke test, not figures).
+dot_bearer/rs_validate=Z shipped_exchange/bench_exchange=S assertion_auth/secret_auth=A``.
+``--quick`` runs a few rounds of each (a smoke test, not figures).
 """
 
 from __future__ import annotations
@@ -123,7 +130,106 @@ def exchange_samplers() -> tuple[dict[str, Callable[[], float]], dict[str, int]]
         with CaptureQueriesContext(connection) as captured:
             post(url, data)
         queries[name] = len(captured)
-    return {name: sampler(name) for name in variants}, queries
+    samplers = {name: sampler(name) for name in variants}
+    shipped, shipped_queries = shipped_samplers(browser)
+    return {**samplers, **shipped}, {**queries, **shipped_queries}
+
+
+# --- 1b. the example project's shipped hashers ------------------------------------------------
+
+
+def shipped() -> Any:
+    """The example project's own ``PASSWORD_HASHERS`` (PBKDF2 first for users, the client-secret
+    hasher appended), in place of the bench's MD5; entered around each sample, untimed."""
+    from django.test import override_settings
+
+    from example_project import settings as example
+
+    return override_settings(PASSWORD_HASHERS=example.PASSWORD_HASHERS)
+
+
+def with_shipped_secret(app: Any) -> Any:
+    """``app`` with its secret stored as the example project stores it (its CLIENT_SECRET_HASHER)."""
+    from django.contrib.auth.hashers import make_password
+
+    from example_project import settings as example
+
+    with shipped():
+        stored = make_password(app.secret, hasher=example.OAUTH2_PROVIDER["CLIENT_SECRET_HASHER"])
+    type(app.model).objects.filter(pk=app.model.pk).update(client_secret=stored)
+    app.model.client_secret = stored
+    return app
+
+
+def shipped_samplers(browser: Any) -> tuple[dict[str, Callable[[], float]], dict[str, int]]:
+    """``shipped_exchange``: ``obo_exchange`` with the shipped hashers (a client of its own, whose
+    secret the shipped hasher stored); ``secret_auth`` / ``assertion_auth``: an agent's
+    ``client_credentials`` request authenticated by its secret (shipped hasher, HTTP Basic) or
+    by an ES256 ``private_key_jwt`` assertion (RFC 7523 §2.2) signed before the clock starts."""
+    from django.contrib.auth.hashers import identify_hasher
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    from django_agent_obo.client_assertions import CLIENT_ASSERTION_TYPE
+    from tests.conftest import (
+        ISSUER,
+        REDIRECT_URI,
+        TOKEN_URL,
+        actor_assertion,
+        actor_token_issued,
+        get_code,
+        make_agent,
+        make_app,
+    )
+
+    app = with_shipped_secret(make_app("Shipped client"))
+    agent = make_agent("agent:shipped", clients=(app,))
+    with_shipped_secret(agent.app)
+    issued = {"token": "", "at": 0.0}
+
+    def actor_token() -> str:
+        if time.monotonic() - issued["at"] > 120:
+            issued.update(token=actor_token_issued(agent), at=time.monotonic())
+        return str(issued["token"])
+
+    def exchange() -> tuple[dict[str, str], dict[str, str]]:
+        code, verifier = get_code(browser, app, actor=agent.actor_id)
+        data = {"grant_type": "authorization_code", "code": code, "code_verifier": verifier}
+        return {**data, "redirect_uri": REDIRECT_URI, "actor_token": actor_token()}, app.basic()
+
+    def by_secret() -> tuple[dict[str, str], dict[str, str]]:
+        return {"grant_type": "client_credentials"}, agent.app.basic()
+
+    def by_assertion() -> tuple[dict[str, str], dict[str, str]]:
+        client_id = agent.app.client_id
+        signed = actor_assertion(agent, iss=client_id, sub=client_id, aud=ISSUER + TOKEN_URL)
+        data = {"client_assertion_type": CLIENT_ASSERTION_TYPE, "client_assertion": signed}
+        return {"grant_type": "client_credentials", **data}, {}
+
+    requests = {"shipped_exchange": exchange, "secret_auth": by_secret, "assertion_auth": by_assertion}
+
+    def sampler(name: str) -> Callable[[], float]:
+        def sample() -> float:
+            with shipped():
+                data, headers = requests[name]()
+                identify_hasher(app.model.client_secret)  # Django's hasher cache warm again
+                began = time.perf_counter()
+                response = Client().post(TOKEN_URL, data, **headers)
+                seconds = time.perf_counter() - began
+            assert response.status_code == 200, response.content
+            return seconds
+
+        return sample
+
+    queries = {}
+    for name, build in requests.items():
+        with shipped():
+            data, headers = build()
+            with CaptureQueriesContext(connection) as captured:
+                assert Client().post(TOKEN_URL, data, **headers).status_code == 200
+        queries[name] = len(captured)
+    return {name: sampler(name) for name in requests}, queries
 
 
 # --- 3. revoking a large grant ----------------------------------------------------------------
@@ -287,7 +393,10 @@ def query_counts(grants: int) -> dict[str, tuple[int, int]]:
 
 FULL = {"rounds": 200, "rs_calls": 500, "rs_rounds": 15, "tokens": 10_000, "revoke_runs": 3, "grants": 200}
 QUICK = {"rounds": 6, "rs_calls": 50, "rs_rounds": 3, "tokens": 500, "revoke_runs": 1, "grants": 200}
-TARGETS = "obo_exchange/plain_exchange ≤ 1.10, rs_validate/pyjwt_decode ≤ 1.5, dot_bearer/rs_validate ≥ 5"
+TARGETS = (
+    "obo_exchange/plain_exchange ≤ 1.10, rs_validate/pyjwt_decode ≤ 1.5, dot_bearer/rs_validate ≥ 5, "
+    "shipped_exchange/bench_exchange ≤ 1.2, assertion_auth/secret_auth ≤ 1.2"
+)
 
 
 def main() -> None:
@@ -347,6 +456,8 @@ def main() -> None:
         "obo_exchange/plain_exchange": exchange["obo_exchange"] / plain,
         "rs_validate/pyjwt_decode": rs[rs_validate.OURS] / rs[rs_validate.FLOOR],
         "dot_bearer/rs_validate": rs[rs_validate.DOT_DRF] / rs[rs_validate.OURS_DRF],
+        "shipped_exchange/bench_exchange": exchange["shipped_exchange"] / exchange["obo_exchange"],
+        "assertion_auth/secret_auth": exchange["assertion_auth"] / exchange["secret_auth"],
     }
     print("ratios: " + " ".join(f"{name}={value:.2f}" for name, value in ratios.items()))
 

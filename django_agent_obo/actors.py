@@ -159,7 +159,7 @@ def _verify_self_signed(
     if header.get("typ") not in SELF_SIGNED_TYPS:
         raise ActorTokenError("actor_token_typ", "A self-signed actor assertion must be typed JWT.")
     agent = _usable_agent(Agent.objects.filter(actor_id=actor_id).first())
-    key = _agent_key(agent, header.get("kid"), alg)
+    key = agent_key(agent, header.get("kid"), alg)
     claims = _decode(token, key, alg, issuer=actor_id, audience=[issuer(), token_endpoint])
     if claims["sub"] != actor_id:
         raise ActorTokenError("actor_token_sub", "A self-signed actor assertion needs iss = sub.")
@@ -183,9 +183,14 @@ def _consume_jti(actor_id: str, jti: str, exp: int) -> None:
         raise ActorTokenError("actor_token_replayed", "The actor token has already been used.")
 
 
-def _agent_key(agent: Agent, kid: Any, alg: str) -> Any:
+def agent_key(agent: Agent, kid: Any, alg: str) -> Any:
     """The agent's registered public key for ``kid`` (or its only key), matching ``alg``."""
-    keys = list((agent.jwks or {}).get("keys", [])) or _remote_jwks(agent)
+    return registered_key(list((agent.jwks or {}).get("keys", [])) or _remote_jwks(agent), kid, alg)
+
+
+def registered_key(keys: list[dict[str, Any]], kid: Any, alg: str) -> Any:
+    """The key of a registered JWK Set for ``kid`` (or its only key), matching ``alg``; also
+    used for client assertions (RFC 7523 §2.2), whose refusals rename the reasons."""
     if kid is not None:
         keys = [k for k in keys if k.get("kid") == kid]
     elif len(keys) != 1:

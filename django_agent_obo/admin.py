@@ -22,6 +22,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 
 from . import delegation, timeline
+from .admin_client_keys import ClientKeySetAdmin  # noqa: F401  registers the client key screen
 from .admin_filters import (
     ActorFilter,
     AgentStatusFilter,

@@ -15,6 +15,7 @@ class AgentOBOConfig(AppConfig):
         from . import checks, delegation
 
         checks.register()
+        _validate_client_secrets()
 
         def on_access_token_delete(sender: object, instance: object, **kwargs: object) -> None:
             delegation.mark_dot_token_deleted(getattr(instance, "pk", None))
@@ -25,3 +26,14 @@ class AgentOBOConfig(AppConfig):
             dispatch_uid="agent_obo_access_token_deleted",
             weak=False,
         )
+
+
+def _validate_client_secrets() -> None:
+    """A weak secret typed into a client form is refused there (``client_secrets.py``)."""
+    from oauth2_provider.models import get_application_model
+
+    from .client_secrets import validate_client_secret
+
+    field = get_application_model()._meta.get_field("client_secret")
+    if validate_client_secret not in field.validators:
+        field.validators.append(validate_client_secret)

@@ -28,6 +28,7 @@ EVENTS = frozenset(
         "agent.disabled",
         "agent.enabled",
         "resource.accessed",
+        "client.refused",
     }
 )
 

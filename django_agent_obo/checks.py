@@ -189,9 +189,11 @@ def check_application_management(app_configs: Any = None, **kwargs: Any) -> list
 
 
 def register() -> None:
+    from .client_secrets import check_client_secret_hasher
     from .resource.checks import check_resource_settings
 
     checks.register(check_settings, checks.Tags.security)
     checks.register(check_resource_settings, checks.Tags.security)
     checks.register(check_urls, checks.Tags.urls, checks.Tags.security)
     checks.register(check_application_management, checks.Tags.urls, checks.Tags.security)
+    checks.register(check_client_secret_hasher, checks.Tags.security)

@@ -236,15 +236,19 @@ def lock_dependencies(context: TokenContext) -> dict[str, Any] | None:
     return {name: row for (name, _, _), row in zip(wanted, locked, strict=True)}
 
 
-def hold_for_issuance(context: TokenContext) -> str | None:
+def hold_for_issuance(context: TokenContext, locked: dict[str, Any] | None = None) -> str | None:
     """Lock what a new token depends on (agent, grant, parent token) and read it afresh.
 
     Returns why the token must not be issued, or None. Called in the transaction that
     stores the token, so a concurrent kill switch, grant revocation or token revocation
     either sees the new token and revokes it, or is seen here (RFC 7009 §2.1). Also stamps
     the grant's last use, to the minute (as the pages show it).
+
+    ``locked``: what :func:`lock_dependencies` returned earlier in this transaction (the
+    refresh path locks before DOT writes): those rows stay locked until commit, so when they
+    are the context's own they are as fresh as a second read, which is then skipped.
     """
-    fresh = lock_dependencies(context)
+    fresh = locked if locked is not None and _covers(locked, context) else lock_dependencies(context)
     if fresh is None:
         return "grant_missing"
     now = timezone.now()
@@ -259,6 +263,12 @@ def hold_for_issuance(context: TokenContext) -> str | None:
     if reason is None and grant is not None and not _used_since(grant.last_used_at, now):
         AgentGrant.objects.filter(pk=grant.pk).update(last_used_at=now)
     return reason
+
+
+def _covers(locked: dict[str, Any], context: TokenContext) -> bool:
+    """Whether ``locked`` holds exactly the rows ``context`` depends on."""
+    wanted = {name: getattr(context, name).pk for name, _, _ in _DEPENDENCIES if getattr(context, name)}
+    return wanted.keys() == locked.keys() and all(locked[name].pk == pk for name, pk in wanted.items())
 
 
 def _used_since(last_used_at: datetime | None, now: datetime) -> bool:

@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from django.conf import global_settings
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("OBO_VAR_DIR", BASE_DIR / "var"))
@@ -61,7 +62,11 @@ TEMPLATES = [
 ]
 
 _sqlite = f"sqlite:///{VAR_DIR / 'db.sqlite3'}"
-DATABASES = {"default": dj_database_url.parse(os.environ.get("DATABASE_URL") or _sqlite, conn_max_age=0)}
+DATABASES = {
+    "default": dj_database_url.parse(
+        os.environ.get("DATABASE_URL") or _sqlite, conn_max_age=60, conn_health_checks=True
+    )
+}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # IMMEDIATE transactions: a writer takes the lock up front, so concurrent token
     # requests queue instead of failing to upgrade a read lock.
@@ -81,6 +86,9 @@ USE_TZ = True
 STATIC_URL = "static/"
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/agents/"
+# Users' passwords keep Django's slow hashers; client secrets (long random strings made by DOT
+# and create_agent) get one salted HMAC-SHA256 (docs/client-authentication.md).
+PASSWORD_HASHERS = [*global_settings.PASSWORD_HASHERS, "django_agent_obo.client_secrets.ClientSecretHasher"]
 
 # --- django-oauth-toolkit, as django_agent_obo needs it -----------------------------------
 OAUTH2_PROVIDER = {
@@ -108,6 +116,7 @@ OAUTH2_PROVIDER = {
         "urn:ietf:params:oauth:grant-type:token-exchange",
     ],
     "OAUTH2_RESPONSE_TYPES_SUPPORTED": ["code"],
+    "CLIENT_SECRET_HASHER": "agent_obo_sha256",
 }
 
 AGENT_OBO = {

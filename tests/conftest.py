@@ -41,7 +41,10 @@ def signing_key_dir(tmp_path_factory: pytest.TempPathFactory) -> str:
 def _agent_obo_settings(settings: Any, signing_key_dir: str) -> None:
     settings.AGENT_OBO = {**settings.AGENT_OBO, "SIGNING_KEY_DIR": signing_key_dir}
     # Fast hashing for users and DOT client secrets (DOT hashes with Django's default hasher).
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.PASSWORD_HASHERS = [
+        "django.contrib.auth.hashers.MD5PasswordHasher",
+        "django_agent_obo.client_secrets.ClientSecretHasher",
+    ]
     keys.clear_cache()
 
 

@@ -139,3 +139,18 @@ def test_every_check_id_is_tested_here_and_documented():
     documented = (package.parent / "docs" / "install.md").read_text()
     assert {i for i in check_ids if i not in tested} == set()
     assert {i for i in check_ids if f"`{i}`" not in documented} == set()
+
+
+def test_client_secrets_checked_by_a_password_hasher_are_w015(settings):
+    assert "agent_obo.W015" not in ids()
+    settings.OAUTH2_PROVIDER = {**settings.OAUTH2_PROVIDER, "CLIENT_SECRET_HASHER": "default"}
+    assert "agent_obo.W015" in ids()
+
+
+def test_the_client_secret_hasher_first_in_password_hashers_is_w016(settings):
+    assert "agent_obo.W016" not in ids()
+    settings.PASSWORD_HASHERS = [
+        "django_agent_obo.client_secrets.ClientSecretHasher",
+        "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    ]
+    assert "agent_obo.W016" in ids()

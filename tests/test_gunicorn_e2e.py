@@ -25,14 +25,15 @@ from tests.servers import free_port, serving
 pytestmark = pytest.mark.server
 ROOT = Path(__file__).resolve().parent.parent
 REDIRECT_URI = "https://client.example/callback"
-SEED = """
+E2E_SECRET = "e2e-secret-" + "x7Qp2LmZ9vRt4Kw8Ny3Bc6Hd1Fg5Js0Ue"  # long and varied: the shipped hasher
+SEED = f"""
 import io, json
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from oauth2_provider.models import get_application_model
 get_user_model().objects.create_user("alice", password="alice-password")
 app = get_application_model().objects.create(
-    name="E2E client", client_id="e2e-client", client_secret="e2e-secret", client_type="confidential",
+    name="E2E client", client_id="e2e-client", client_secret="{E2E_SECRET}", client_type="confidential",
     authorization_grant_type="authorization-code", redirect_uris="https://client.example/callback",
 )
 out = io.StringIO()
@@ -183,7 +184,7 @@ def test_full_flow_over_real_http(server: Server) -> None:
             "code_verifier": verifier,
             "actor_token": actor_token,
         },
-        Authorization=basic("e2e-client", "e2e-secret"),
+        Authorization=basic("e2e-client", E2E_SECRET),
     )
     assert reply.status == 200, reply.body
     token = reply.json()["access_token"]
@@ -208,11 +209,11 @@ def test_full_flow_over_real_http(server: Server) -> None:
 
     # 6. Introspection shows the chain; after RFC 7009 revocation every worker refuses.
     introspected = app.request(
-        "POST", "/o/introspect/", {"token": token}, Authorization=basic("e2e-client", "e2e-secret")
+        "POST", "/o/introspect/", {"token": token}, Authorization=basic("e2e-client", E2E_SECRET)
     )
     assert introspected.json()["act"] == {"sub": "agent:e2e"}
     revoked = app.request(
-        "POST", "/o/revoke_token/", {"token": token}, Authorization=basic("e2e-client", "e2e-secret")
+        "POST", "/o/revoke_token/", {"token": token}, Authorization=basic("e2e-client", E2E_SECRET)
     )
     assert revoked.status == 200
     for _ in range(6):

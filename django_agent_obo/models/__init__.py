@@ -2,6 +2,7 @@
 
 from .agents import Agent
 from .audit import AuditEvent
+from .client_keys import ClientKeySet
 from .consents import PendingConsent
 from .grants import AgentGrant, CodeBinding, IssuedToken
 from .replay import UsedAssertion
@@ -10,6 +11,7 @@ __all__ = [
     "Agent",
     "AgentGrant",
     "AuditEvent",
+    "ClientKeySet",
     "CodeBinding",
     "IssuedToken",
     "PendingConsent",

@@ -27,7 +27,7 @@ from oauthlib.common import Request as OauthlibRequest
 from ..conf import agent_obo_settings
 from ..models import IssuedToken
 from ..tokens import AccessTokenInvalid, verify_access_token
-from . import unstorable
+from . import client_auth, unstorable
 
 
 def _answer(data: dict[str, Any]) -> JsonResponse:
@@ -110,6 +110,16 @@ class AgentIntrospectTokenView(IntrospectTokenView):
         if token_value and not entitled(getattr(request, "agent_obo_caller", None), token_value):
             return _answer({"active": False})
         return self.get_token_response(token_value)
+
+    def unauthenticated_response(self, request: Any, oauthlib_request: Any = None) -> Any:
+        """A refused client assertion is ``invalid_client`` (RFC 7523 §3.2), not DOT's bare 403."""
+        if any(name in request.POST for name in client_auth.ASSERTION_PARAMETERS):
+            response = JsonResponse(
+                {"error": "invalid_client", "error_description": "Client authentication failed."}, status=401
+            )
+            response["Cache-Control"] = "no-store"
+            return response
+        return super().unauthenticated_response(request, oauthlib_request)
 
     @staticmethod
     def get_token_response(token_value: str | None = None) -> Any:

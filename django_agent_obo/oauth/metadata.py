@@ -14,6 +14,7 @@ from oauth2_provider.views import OAuthServerMetadataView
 
 from .. import keys
 from ..actors import ACTOR_TOKEN_TYPES
+from ..client_assertions import AUTH_METHOD, signing_algorithms
 from ..tokens import issuer
 from .exchange import TOKEN_EXCHANGE
 
@@ -38,6 +39,11 @@ class AgentServerMetadataView(OAuthServerMetadataView):
             oauth2_settings.COMPLIANT_BCP_RFC9700_AUTHZ_RESPONSE_ISS
         )
         data["access_token_signing_alg_values_supported"] = [keys.signing_key().alg]
+        for endpoint in ("token_endpoint", "revocation_endpoint", "introspection_endpoint"):
+            methods = data.get(f"{endpoint}_auth_methods_supported")
+            if methods is not None:  # RFC 8414 §2: private_key_jwt and its algorithms (RFC 7523 §2.2)
+                data[f"{endpoint}_auth_methods_supported"] = [*methods, AUTH_METHOD]
+                data[f"{endpoint}_auth_signing_alg_values_supported"] = signing_algorithms()
         out = JsonResponse(data)
         out["Access-Control-Allow-Origin"] = "*"
         return out

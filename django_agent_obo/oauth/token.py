@@ -39,6 +39,8 @@ SINGLE_VALUED_TOKEN = (
     "subject_token_type",
     "requested_token_type",
     "audience",
+    "client_assertion",
+    "client_assertion_type",
 )
 
 
@@ -118,6 +120,7 @@ class AgentTokenView(TokenView):
             "actor_token",
             "subject_token",
             "refresh_token",
+            "client_assertion",
         )
     )
     def authorization_flow_token_response(

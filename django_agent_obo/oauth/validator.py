@@ -20,7 +20,7 @@ from ..actors import ActorTokenError, verify_actor_token
 from ..conf import agent_obo_settings
 from ..models import Agent, IssuedToken
 from ..tokens import SignedToken, TokenContext, issuer
-from . import state, throttle
+from . import client_auth, state, throttle
 from .code_grant import CodeGrantHooks
 from .refresh import explain_refusal, family_is_live, find_refresh_token
 
@@ -44,6 +44,21 @@ def refuse(error_class: type[errors.OAuth2Error], reason: str, description: str,
 
 class AgentOBOValidator(CodeGrantHooks):
     """DOT's validator plus actor binding, actor proof, JWT recording and cascade revocation."""
+
+    # --- client authentication: secrets, and private_key_jwt (RFC 7523 §2.2) --------------
+
+    def authenticate_client(self, request: Any, *args: Any, **kwargs: Any) -> bool:
+        return client_auth.authenticate(
+            request,
+            by_secret=lambda: super(AgentOBOValidator, self).authenticate_client(request, *args, **kwargs),
+            uses_basic=bool(self._extract_basic_auth(request)),
+            load_client=lambda client_id: self._load_application(client_id, request),
+        )
+
+    def client_authentication_required(self, request: Any, *args: Any, **kwargs: Any) -> bool:
+        return client_auth.presents_assertion(request) or super().client_authentication_required(
+            request, *args, **kwargs
+        )
 
     # --- proving the actor ---------------------------------------------------------------
 
@@ -135,7 +150,7 @@ class AgentOBOValidator(CodeGrantHooks):
                 "actor_token is not used with this grant type.",
                 request,
             )
-        agent = Agent.objects.filter(credentials=request.client).first()
+        agent = client_auth.agent_of(request)
         if agent is None:
             request.agent_obo_context = TokenContext(kind=IssuedToken.KIND_CLIENT)
         else:
@@ -161,7 +176,7 @@ class AgentOBOValidator(CodeGrantHooks):
         presented = find_refresh_token(refresh_token)
         origin = request.agent_obo_refresh_origin = _origin_of(presented)
         if origin is not None:  # DOT writes token rows before we mint: lock agent and grant first
-            delegation.lock_dependencies(
+            request.agent_obo_locked = delegation.lock_dependencies(
                 TokenContext(kind=origin.kind, agent=origin.agent, agent_grant=origin.agent_grant)
             )
         presented = find_refresh_token(refresh_token, lock=True)
@@ -221,7 +236,7 @@ class AgentOBOValidator(CodeGrantHooks):
     ) -> Any:
         signed: SignedToken | None = getattr(request, "agent_obo_signed", None)
         if signed is not None:
-            stop = delegation.hold_for_issuance(signed.context)
+            stop = delegation.hold_for_issuance(signed.context, getattr(request, "agent_obo_locked", None))
             if stop is not None:
                 refuse(errors.InvalidGrantError, stop, "The delegation has ended.", request)
         access_token = super()._create_access_token(expires, request, token, source_refresh_token)
