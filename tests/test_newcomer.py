@@ -14,12 +14,12 @@ import tomllib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import parse_qs, quote, urlencode, urlsplit
 
 import jwt
 import pytest
 
-from tests.conftest import hidden_fields
+from tests.conftest import hidden_fields, pkce
 from tests.fixtures_newcomer import (
     REPO,
     WEB_REDIRECT,
@@ -138,6 +138,31 @@ def test_quickstart_installs_the_distribution_this_repository_builds():
 def test_system_checks_are_clean_after_the_quickstart(stranger):
     output = stranger.site.manage("check", "--fail-level", "WARNING")
     assert "agent_obo" not in output
+
+
+def test_quickstart_iss_in_redirects_is_the_issuer_of_the_metadata(stranger):
+    metadata = Browser(stranger.base).request("/.well-known/oauth-authorization-server").json()
+    assert metadata["issuer"] == ISSUER
+    browser = Browser(stranger.base)
+    browser.login("/accounts/login/", "alice@example.com")
+    _, challenge = pkce()
+    params = {"response_type": "code", "client_id": "calendar-web", "redirect_uri": WEB_REDIRECT}
+    params |= {"scope": "read", "state": "s", "code_challenge": challenge, "code_challenge_method": "S256"}
+    page = browser.request("/o/authorize/?" + urlencode(params))
+    answer = browser.request("/o/authorize/", {**hidden_fields(page.body), "allow": "Authorize"})
+    assert answer.status == 302
+    assert parse_qs(urlsplit(answer.location).query)["iss"] == [ISSUER]  # not http://127.0.0.1:port
+
+
+def test_quickstart_optional_block_stops_advertising_implicit_and_password(stranger):
+    metadata = Browser(stranger.base).request("/.well-known/oauth-authorization-server").json()
+    assert "implicit" not in metadata["grant_types_supported"]
+    assert "password" not in metadata["grant_types_supported"]
+    assert "token" not in metadata["response_types_supported"]
+    refused = token_request(
+        stranger.base, "calendar-web", stranger.web_secret, grant_type="password", username="a", password="b"
+    )
+    assert refused.status == 400, refused.body
 
 
 # --- what the site had before keeps working ----------------------------------------------------
