@@ -1,4 +1,5 @@
-"""System checks ``agent_obo.E001``… (errors) and ``agent_obo.W001``… (warnings) naming the exact setting a site forgot or set unsafely."""
+"""System checks ``agent_obo.E001``… (errors) and ``agent_obo.W001``… (warnings) naming the
+exact setting a site forgot or set unsafely."""
 
 from __future__ import annotations
 

@@ -24,6 +24,7 @@ from ..adapter import DelegationRefused, get_adapter
 from ..conf import agent_obo_settings
 from ..models import Agent, AuditEvent
 from ..tokens import issuer
+from . import consent_page
 from .forms import BOUND_FIELDS, ConsentForm, parse_duration
 
 PENDING_KEY = "agent_obo_pending_consent"
@@ -236,6 +237,9 @@ class AgentAuthorizationView(AuthorizationView):
         return TemplateResponse(self.request, "django_agent_obo/error.html", {"message": message}, status=400)
 
     def render_to_response(self, context: dict[str, Any], **kwargs: Any) -> HttpResponse:
+        context = {**consent_page.page_context(self.request), **context}
+        if context.get("error") is not None:
+            context["explained"] = consent_page.explain_error(context["error"])
         response = super().render_to_response(context, **kwargs)
         response["Content-Security-Policy"] = consent_csp(context)
         return response

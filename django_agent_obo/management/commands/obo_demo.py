@@ -121,7 +121,7 @@ class Command(BaseCommand):
             ("The access token: user, client and actor kept apart", self.show_claims),
             ("The API call succeeds and sees the actor", self.api_call),
             ("A write without calendar.write is refused", self.write_refused),
-            ("The user revokes the delegation on /agents/", self.revoke),
+            ("The user revokes the delegation on /agents/ (one click)", self.revoke),
             ("The API refuses the revoked token", self.refused_after_revoke),
         ]
         request_log = logging.getLogger("django.request")
@@ -144,7 +144,8 @@ class Command(BaseCommand):
         self.stdout.write("   " + text.replace("\n", "\n   "))
 
     def show(self, label: str, value: Any) -> None:
-        text = json.dumps(value, indent=2, ensure_ascii=False) if isinstance(value, dict | list) else str(value)
+        structured = isinstance(value, dict | list)
+        text = json.dumps(value, indent=2, ensure_ascii=False) if structured else str(value)
         self.say(f"{label}: {text}")
 
     def show_http(self, response: HttpResponse) -> None:
@@ -371,12 +372,8 @@ class Command(BaseCommand):
         assert grant is not None
         page = self.browser.get("/agents/")
         link = f"/agents/grants/{grant.pk}/revoke/"
-        expect(
-            page.status_code == 200 and link in page.content.decode(), "the agents page offers no revoke link"
-        )
-        confirm = self.browser.get(link)
-        forms = [form for form in forms_of(confirm.content.decode()) if form.method == "post"]
-        expect(confirm.status_code == 200 and len(forms) == 1, "no revoke form on the confirmation page")
+        forms = [form for form in forms_of(page.content.decode()) if form.action == link]
+        expect(page.status_code == 200 and len(forms) == 1, "the agents page offers no revoke button")
         answer = self.browser.submit(forms[0], link)
         expect(answer.status_code == 302, f"revoking answered {answer.status_code}")
         grant.refresh_from_db()
