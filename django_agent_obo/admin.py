@@ -38,6 +38,14 @@ from .audit import client_ip
 from .models import Agent, AgentGrant, AuditEvent, IssuedToken
 
 
+def shortened(value: str) -> str:
+    """A long id cut to 8 characters (whole in the tooltip); search and filters take it whole."""
+    if not value:
+        return "-"
+    shown = value if len(value) <= 12 else value[:8] + "…"
+    return format_html('<code title="{}">{}</code>', value, shown)
+
+
 def changelist_url(model: type[Model], **params: Any) -> str:
     url = reverse(f"admin:django_agent_obo_{model._meta.model_name}_changelist")
     return f"{url}?{urlencode(params)}" if params else url
@@ -237,7 +245,7 @@ class AuditEventAdmin(admin.ModelAdmin):
         "outcome",
         "actor_link",
         "user_link",
-        "client_id",
+        "short_client_id",
         "reason",
         "scope",
         "short_jti",
@@ -301,10 +309,11 @@ class AuditEventAdmin(admin.ModelAdmin):
 
     @admin.display(description="jti")
     def short_jti(self, event: AuditEvent) -> str:
-        if not event.jti:
-            return "-"
-        shown = event.jti if len(event.jti) <= 12 else event.jti[:8] + "…"
-        return format_html('<code title="{}">{}</code>', event.jti, shown)
+        return shortened(event.jti)
+
+    @admin.display(description="client id")
+    def short_client_id(self, event: AuditEvent) -> str:
+        return shortened(event.client_id)
 
     def get_urls(self) -> list[URLPattern]:
         view = self.admin_site.admin_view(self.user_timeline_view)

@@ -67,6 +67,7 @@ def test_audit_list_shows_the_actor_right_after_what_happened(django_user_model,
     columns = re.findall(r'<th scope="col" class="[^"]*column-(\w+)', html)
     assert columns[:4] == ["at", "event", "outcome", "actor_link"]
     assert re.search(r'<code title="[\w-]{20,}">[\w-]{8}…</code>', html)
+    assert f'<code title="{client_app.client_id}">{client_app.client_id[:8]}…</code>' in html
 
 
 def test_agent_form_shows_an_empty_jwk_set_box_not_null(django_user_model, client_app):
