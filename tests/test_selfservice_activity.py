@@ -88,3 +88,17 @@ def test_unknown_reason_codes_never_show_raw(user, client_app, agent):
     assert "refused: it could not prove who it is" in part
     assert "refused: for a technical reason" in part
     assert not re.search(r"\b[a-z]+_[a-z_]+\b", re.sub(r"<[^>]+>", " ", part))
+
+
+def test_long_agent_ids_may_wrap_only_at_their_separators(user, client_app):
+    from tests.conftest import make_agent
+
+    long_id = "https://agents.example.com/calendar-assistant/v2?tenant=household_7f3c"
+    agent = make_agent(long_id, clients=(client_app,))
+    delegate(user, client_app, agent)
+    html = logged_in(user).get(AGENTS).content.decode()
+    assert (
+        "https:<wbr>/<wbr>/<wbr>agents.<wbr>example.<wbr>com/<wbr>calendar-assistant/<wbr>v2?<wbr>"
+        "tenant=<wbr>household_<wbr>7f3c"
+    ) in html
+    assert f'title="{long_id}"' in html
