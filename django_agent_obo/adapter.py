@@ -82,6 +82,18 @@ class DefaultAgentOBOAdapter:
             "logo_uri": agent.logo_uri,
         }
 
+    def describe_access(self, *, method: str, required_scopes: list[str], scope_words: dict[str, str]) -> str:
+        """What an API request of an agent did, for the user's page (``resource.accessed``):
+        the words of the scopes the API demanded, else a verb for the HTTP method."""
+        if required_scopes:
+            return "; ".join(scope_words.get(name, name) for name in required_scopes)
+        verb = {"GET": "Read", "HEAD": "Read", "POST": "Added to", "PUT": "Changed", "PATCH": "Changed"}
+        return (
+            f"{verb.get(method.upper(), 'Used')} your data"
+            if method.upper() != "DELETE"
+            else "Deleted some of your data"
+        )
+
 
 def get_adapter() -> DefaultAgentOBOAdapter:
     adapter_class = agent_obo_settings.ADAPTER

@@ -7,6 +7,7 @@ from typing import Any
 from django import forms
 from django.contrib import messages
 from django.http import HttpRequest
+from oauth2_provider.models import get_application_model
 from oauth2_provider.scopes import get_scopes_backend
 
 from .agent_keys import KeySetError, validate_jwks
@@ -22,6 +23,13 @@ def show_secret(request: HttpRequest, agent: Agent, secret: str) -> None:
     )
 
 
+class OptionalJSONField(forms.JSONField):
+    """A JSON box that shows nothing, not the literal ``null``, when there is no value."""
+
+    def prepare_value(self, value: Any) -> Any:
+        return "" if value is None else super().prepare_value(value)
+
+
 class AgentForm(forms.ModelForm):
     """Scopes as checkboxes from DOT's scopes backend; keys checked like ``create_agent --jwks``."""
 
@@ -30,7 +38,7 @@ class AgentForm(forms.ModelForm):
         widget=forms.CheckboxSelectMultiple,
         help_text="The most this agent may ever be granted; each user still consents.",
     )
-    jwks = forms.JSONField(
+    jwks = OptionalJSONField(
         required=False,
         label="JWK Set",
         help_text='Public keys for self-signed actor assertions: {"keys": [...]} (RFC 7517 §5).',
@@ -74,6 +82,10 @@ class AgentForm(forms.ModelForm):
         assert isinstance(field, forms.MultipleChoiceField)
         field.choices = list(choices.items())
         self.initial["allowed_scopes"] = current
+        clients = self.fields["allowed_clients"]
+        assert isinstance(clients, forms.ModelMultipleChoiceField)
+        # An agent's own credential client proves that agent; it never runs agents for users.
+        clients.queryset = get_application_model().objects.filter(agent_identity__isnull=True)
         if self.instance.credentials_id:
             self.fields["create_credentials"].disabled = True
             self.fields[

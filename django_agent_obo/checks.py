@@ -1,4 +1,5 @@
-"""System checks ``agent_obo.E001``… naming the exact setting a site forgot or set unsafely."""
+"""System checks ``agent_obo.E001``… (errors) and ``agent_obo.W001``… (warnings) naming the
+exact setting a site forgot or set unsafely."""
 
 from __future__ import annotations
 
@@ -98,6 +99,20 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckM
                 id="agent_obo.E006",
             )
         )
+    if (
+        _dot("COMPLIANT_BCP_RFC9700_AUTHZ_RESPONSE_ISS")
+        and agent_obo_settings.ISSUER
+        and not _dot("OIDC_ISS_ENDPOINT")
+    ):
+        errors.append(
+            checks.Warning(
+                "OAUTH2_PROVIDER['OIDC_ISS_ENDPOINT'] is not set: the iss that DOT adds to authorization "
+                "responses (RFC 9207 §2) follows each request's Host, while the metadata says "
+                "AGENT_OBO['ISSUER'].",
+                hint=f"Set OAUTH2_PROVIDER['OIDC_ISS_ENDPOINT'] = {str(agent_obo_settings.ISSUER)!r}.",
+                id="agent_obo.W006",
+            )
+        )
     return errors
 
 
@@ -107,15 +122,13 @@ def _check_keys() -> list[checks.CheckMessage]:
     try:
         key = keys.signing_key()
     except keys.KeyConfigurationError as exc:
-        level = checks.Warning if settings.DEBUG else checks.Error
-        return [
-            level(
-                str(exc),
-                hint="Run `manage.py rotate_signing_key` with AGENT_OBO['SIGNING_KEY_DIR'] set, "
-                "or put a PEM key in AGENT_OBO['SIGNING_KEYS'].",
-                id="agent_obo.E007",
-            )
-        ]
+        hint = (
+            "Run `manage.py rotate_signing_key` with AGENT_OBO['SIGNING_KEY_DIR'] set, "
+            "or put a PEM key in AGENT_OBO['SIGNING_KEYS']."
+        )
+        if settings.DEBUG:  # a development site: a warning, with its own W id
+            return [checks.Warning(str(exc), hint=hint, id="agent_obo.W007")]
+        return [checks.Error(str(exc), hint=hint, id="agent_obo.E007")]
     except (OSError, ValueError) as exc:
         return [checks.Error(f"The signing key cannot be loaded: {exc}", id="agent_obo.E008")]
     weakness = keys.key_weakness(key.private_key)

@@ -35,6 +35,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",  # static files under gunicorn (docs/deployment.md)
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -84,6 +85,9 @@ LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_TZ = True
 STATIC_URL = "static/"
+STATIC_ROOT = VAR_DIR / "static"  # `manage.py collectstatic` puts the files here for WhiteNoise
+STATIC_ROOT.mkdir(exist_ok=True)
+WHITENOISE_USE_FINDERS = True  # the example also serves them straight from the apps, before collectstatic
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/agents/"
 # Users' passwords keep Django's slow hashers; client secrets (long random strings made by DOT

@@ -327,8 +327,10 @@ def generate_site(root: Path, swapped: bool = False) -> StrangerSite:
 
 
 def apply_quickstart(site: StrangerSite) -> None:
-    """docs/quickstart.md steps 2-4, read from the page: settings, the URL line, the commands."""
+    """docs/quickstart.md steps 2-4, read from the page: settings (with the optional block that
+    turns off the implicit and password grants), the URL line, the commands."""
     site.append_settings(quickstart_block("python", "# settings.py"))
+    site.append_settings(quickstart_block("python", "# optional: refuse and stop advertising"))
     url_lines = code_lines(quickstart_block("python", "# urls.py"))
     urls = site.urls_file.read_text()
     assert DOT_URL_LINE in urls

@@ -52,6 +52,44 @@ def test_no_signing_key_in_production_is_an_error(settings, tmp_path):
     assert messages and messages[0].is_serious()
 
 
+def test_no_signing_key_while_debug_is_a_warning_with_a_w_id(settings, tmp_path):
+    settings.DEBUG = True
+    settings.AGENT_OBO = {
+        **settings.AGENT_OBO,
+        "SIGNING_KEY_DIR": str(tmp_path / "empty"),
+        "AUTO_CREATE_SIGNING_KEY": False,
+    }
+    messages = [m for m in run_checks(tags=["security"]) if m.id in ("agent_obo.E007", "agent_obo.W007")]
+    assert [(m.id, m.is_serious()) for m in messages] == [("agent_obo.W007", False)]
+
+
+def test_every_check_id_matches_its_level(settings, tmp_path):
+    """An E id is an Error (or worse), a W id a Warning: across a range of broken settings."""
+    settings.DEBUG = True
+    settings.OAUTH2_PROVIDER = {
+        **settings.OAUTH2_PROVIDER,
+        "PKCE_REQUIRED": False,
+        "OIDC_ISS_ENDPOINT": None,
+        "COMPLIANT_BCP_RFC9700_AUTHZ_RESPONSE_ISS": True,
+    }
+    settings.AGENT_OBO = {**settings.AGENT_OBO, "SIGNING_KEY_DIR": str(tmp_path / "none")}
+    settings.AGENT_OBO["AUTO_CREATE_SIGNING_KEY"] = False
+    found = [m for m in run_checks(tags=["security"]) if m.id and m.id.startswith("agent_obo.")]
+    assert {m.id for m in found} >= {"agent_obo.E004", "agent_obo.W006", "agent_obo.W007"}
+    for message in found:
+        assert message.is_serious() == (message.id.split(".")[1][0] == "E"), message
+
+
+def test_unset_oidc_iss_endpoint_is_w006_when_iss_is_added_to_redirects(settings):
+    settings.OAUTH2_PROVIDER = {**settings.OAUTH2_PROVIDER, "OIDC_ISS_ENDPOINT": None}
+    assert "agent_obo.W006" in ids()
+    settings.OAUTH2_PROVIDER = {
+        **settings.OAUTH2_PROVIDER,
+        "COMPLIANT_BCP_RFC9700_AUTHZ_RESPONSE_ISS": False,
+    }
+    assert "agent_obo.W006" not in ids()
+
+
 def test_weak_signing_key_is_e009(settings):
     from cryptography.hazmat.primitives.asymmetric import rsa
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -85,3 +86,32 @@ def test_make_demo_commands_exit_zero_on_a_fresh_database(tmp_path):
         )
         assert done.returncode == 0, done.stdout + done.stderr
     assert "All 12 steps behaved as the draft says." in done.stdout
+
+
+def test_demo_before_migrate_says_run_migrate_first(tmp_path):
+    env = {**os.environ, "OBO_VAR_DIR": str(tmp_path), "DJANGO_SETTINGS_MODULE": "example_project.settings"}
+    env.pop("DATABASE_URL", None)
+    env["DJANGO_DEBUG"] = "1"
+    done = subprocess.run(
+        [sys.executable, "manage.py", "obo_demo"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode != 0
+    assert "run `python manage.py migrate` first" in done.stderr
+    assert "Traceback" not in done.stderr + done.stdout and "no such table" not in done.stderr
+
+
+def test_demo_shows_the_tokens_truncated_the_metadata_and_only_filled_form_fields():
+    output = run_demo()
+    response = output.split("token response (tokens truncated): ")[1].split("\n   }")[0]
+    assert re.search(r'"access_token": "eyJ[\w-]{13}… \(\d+ characters\)"', response)
+    assert re.search(r'"refresh_token": "[\w-]{16}… \(\d+ characters\)"', response)
+    metadata = output.split("authorization server metadata (")[1].split("\n   }")[0]
+    assert '"requested_actor_supported": true' in metadata and '"token_endpoint": "' in metadata
+    fields = output.split("form fields posted back, with allow=Authorize: ")[1].split("\n   }")[0]
+    assert '"consent_id": "' in fields and '"code_challenge_method": "S256"' in fields
+    assert '""' not in fields and '"nonce"' not in fields and '"claims"' not in fields

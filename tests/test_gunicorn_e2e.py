@@ -6,6 +6,7 @@ import base64
 import http.client
 import json
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -220,3 +221,14 @@ def test_full_flow_over_real_http(server: Server) -> None:
         reply = app.request("GET", "/api/whoami/", **auth)
         assert reply.status == 401
         assert 'error="invalid_token"' in reply.headers["WWW-Authenticate"]
+
+
+def test_admin_static_files_are_served_under_gunicorn(server: Server) -> None:
+    """WhiteNoise: the admin is styled under gunicorn with DEBUG off, no web server in front."""
+    browser = Http(server.port)
+    login = browser.request("GET", "/admin/login/").body.decode()
+    stylesheet = re.search(r'href="(/static/admin/css/[\w.-]+\.css)"', login)
+    assert stylesheet is not None, login[:500]
+    reply = browser.request("GET", stylesheet[1])
+    assert reply.status == 200 and reply.headers["Content-Type"].startswith("text/css")
+    assert b"{" in reply.body

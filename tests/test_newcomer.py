@@ -14,12 +14,12 @@ import tomllib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import parse_qs, quote, urlencode, urlsplit
 
 import jwt
 import pytest
 
-from tests.conftest import hidden_fields
+from tests.conftest import hidden_fields, pkce
 from tests.fixtures_newcomer import (
     REPO,
     WEB_REDIRECT,
@@ -140,6 +140,31 @@ def test_system_checks_are_clean_after_the_quickstart(stranger):
     assert "agent_obo" not in output
 
 
+def test_quickstart_iss_in_redirects_is_the_issuer_of_the_metadata(stranger):
+    metadata = Browser(stranger.base).request("/.well-known/oauth-authorization-server").json()
+    assert metadata["issuer"] == ISSUER
+    browser = Browser(stranger.base)
+    browser.login("/accounts/login/", "alice@example.com")
+    _, challenge = pkce()
+    params = {"response_type": "code", "client_id": "calendar-web", "redirect_uri": WEB_REDIRECT}
+    params |= {"scope": "read", "state": "s", "code_challenge": challenge, "code_challenge_method": "S256"}
+    page = browser.request("/o/authorize/?" + urlencode(params))
+    answer = browser.request("/o/authorize/", {**hidden_fields(page.body), "allow": "Authorize"})
+    assert answer.status == 302
+    assert parse_qs(urlsplit(answer.location).query)["iss"] == [ISSUER]  # not http://127.0.0.1:port
+
+
+def test_quickstart_optional_block_stops_advertising_implicit_and_password(stranger):
+    metadata = Browser(stranger.base).request("/.well-known/oauth-authorization-server").json()
+    assert "implicit" not in metadata["grant_types_supported"]
+    assert "password" not in metadata["grant_types_supported"]
+    assert "token" not in metadata["response_types_supported"]
+    refused = token_request(
+        stranger.base, "calendar-web", stranger.web_secret, grant_type="password", username="a", password="b"
+    )
+    assert refused.status == 400, refused.body
+
+
 # --- what the site had before keeps working ----------------------------------------------------
 
 
@@ -242,9 +267,10 @@ def test_user_sees_the_agent_on_the_self_service_page_and_revokes_it(stranger):
     browser.login("/accounts/login/", "alice@example.com")
     page = browser.request("/agents/")
     assert page.status == 200 and "Calendar Assistant" in page.body
-    for revoke_url in re.findall(r'href="(/agents/grants/\d+/revoke/)"', page.body):
-        confirm = browser.request(revoke_url)
-        assert browser.request(revoke_url, hidden_fields(confirm.body)).status == 302
+    revoke_urls = re.findall(r'<form method="post" action="(/agents/grants/\d+/revoke/)"', page.body)
+    assert revoke_urls
+    for revoke_url in revoke_urls:  # one click: the button's form posts at once
+        assert browser.request(revoke_url, hidden_fields(page.body)).status == 302
     assert Browser(stranger.base).request("/o/introspect/", introspect, auth).json()["active"] is False
 
 

@@ -188,4 +188,20 @@ def test_resource_accesses_appear_when_the_site_records_them(settings, user, cli
     response = Client().get("/api/calendar/events/", HTTP_AUTHORIZATION=f"Bearer {tokens['access_token']}")
     assert response.status_code == 200
     html = logged_in(user).get(AGENTS).content.decode()
-    assert "It used your data <code>GET /api/calendar/events/</code>" in html
+    assert "Read your calendar events: once" in html
+
+
+def test_revoke_is_one_click_from_the_agents_page(user, client_app, agent):
+    tokens = delegate(user, client_app, agent)
+    grant = AgentGrant.objects.get(user=user)
+    browser = Client(enforce_csrf_checks=True)
+    browser.force_login(user)
+    page = browser.get(AGENTS).content.decode()
+    form = re.search(r'<form method="post" action="([^"]+)">(.*?)</form>', page, re.S)
+    assert form is not None and form[1] == revoke_url(grant)
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form[2])
+    assert token is not None and "Revoke access" in form[2]
+    answer = browser.post(form[1], {"csrfmiddlewaretoken": token[1]})
+    assert answer.status_code == 302
+    grant.refresh_from_db()
+    assert grant.revoke_reason == "user_revoked" and not is_active(client_app, tokens["access_token"])

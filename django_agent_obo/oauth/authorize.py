@@ -25,7 +25,7 @@ from ..adapter import DelegationRefused, get_adapter
 from ..conf import agent_obo_settings
 from ..models import Agent, AuditEvent, PendingConsent
 from ..tokens import issuer
-from . import unstorable
+from . import consent_page, unstorable
 from .forms import BOUND_FIELDS, ConsentForm, parse_duration
 
 MAX_PENDING = 20  # consent pages one user may have open at once
@@ -258,6 +258,9 @@ class AgentAuthorizationView(AuthorizationView):
         return TemplateResponse(self.request, "django_agent_obo/error.html", {"message": message}, status=400)
 
     def render_to_response(self, context: dict[str, Any], **kwargs: Any) -> HttpResponse:
+        context = {**consent_page.page_context(self.request), **context}
+        if context.get("error") is not None:
+            context["explained"] = consent_page.explain_error(context["error"])
         response = super().render_to_response(context, **kwargs)
         response["Content-Security-Policy"] = consent_csp(context)
         return response

@@ -34,13 +34,13 @@ def guard(request: HttpRequest, policy: Policy) -> HttpResponse | None:
         if info is not None:
             policy.check(info)
     except (TokenError, RequestError, Denied) as failure:
-        audit_access(request, info, failure)
+        audit_access(request, info, failure, policy.scopes)
         return challenge_response(request, failure)
     if info is None:
         audit_access(request, None, None)
         return challenge_response(request, None)
     attach(request, info)
-    audit_access(request, info, None)
+    audit_access(request, info, None, policy.scopes)
     return None
 
 

@@ -67,8 +67,11 @@ def token_info(request: Any) -> AccessTokenInfo | None:
     return auth if isinstance(auth, AccessTokenInfo) else None
 
 
-def audit_access(request: HttpRequest, info: AccessTokenInfo | None, failure: Failure) -> None:
-    """Record ``resource.accessed`` when enabled, for ``RS_AUDIT_SAMPLE_RATE`` of requests."""
+def audit_access(
+    request: HttpRequest, info: AccessTokenInfo | None, failure: Failure, required: tuple[str, ...] = ()
+) -> None:
+    """Record ``resource.accessed`` when enabled, for ``RS_AUDIT_SAMPLE_RATE`` of requests;
+    ``required`` (the scopes the view demands) lets the user's page say what was done."""
     if not agent_obo_settings.RS_AUDIT_ACCESS:
         return
     if random.random() >= agent_obo_settings.RS_AUDIT_SAMPLE_RATE:
@@ -84,5 +87,6 @@ def audit_access(request: HttpRequest, info: AccessTokenInfo | None, failure: Fa
         scope=info.scope if info is not None else "",
         jti=info.jti if info is not None else "",
         ip=audit.client_ip(request),
-        detail={"method": request.method, "path": request.path[:300]},
+        detail={"method": request.method, "path": request.path[:300]}
+        | ({"required_scope": " ".join(required)} if required else {}),
     )

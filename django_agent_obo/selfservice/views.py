@@ -1,7 +1,8 @@
-"""``/agents/``: every agent the user delegated to, what it may do, what it did; revoke a grant.
+"""``/agents/``: every agent the user delegated to, what it may do, what it did; revoke a grant
+in one click (a POST form per grant; the same URL answers GET with a confirmation page).
 
-The page is built from three queries whatever the number of grants: the grants with their
-agent and client, and one windowed query for each agent's latest events for this user.
+The page costs the same queries whatever the number of grants: the grants with their agent and
+client, then ``activity.build`` (accesses per day and kind, decisions, protocol detail).
 A grant of another user is a 404, never a 403, so ids reveal nothing.
 """
 
@@ -13,8 +14,6 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
-from django.db.models import F, Window
-from django.db.models.functions import RowNumber
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -30,33 +29,16 @@ from oauth2_provider.scopes import get_scopes_backend
 from .. import delegation
 from ..adapter import get_adapter
 from ..audit import client_ip
-from ..models import Agent, AgentGrant, AuditEvent
+from ..models import Agent, AgentGrant
+from . import activity
+from .activity import Activity
+from .words import REVOKE_REASONS
 
-ACTIVITY_PER_AGENT = 10
 ACTIVITY_DAYS = 90
 CSP = (
     "default-src 'none'; style-src 'self' 'unsafe-inline'; img-src 'self' https: data:; "
     "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 )
-EVENT_WORDS = {
-    "consent.granted": "You allowed it",
-    "consent.denied": "A request for it was refused",
-    "code.issued": "An authorization code was issued for it",
-    "token.issued": "It received an access token",
-    "token.refreshed": "It renewed its access token",
-    "token.exchanged": "It passed its access on to another service",
-    "token.refused": "It was refused a token",
-    "token.revoked": "Its tokens were revoked",
-    "grant.revoked": "The delegation was revoked",
-    "agent.disabled": "The site disabled it",
-    "agent.enabled": "The site enabled it again",
-    "resource.accessed": "It used your data",
-}
-REVOKE_REASONS = {
-    "user_revoked": "you revoked it",
-    "admin_revoked": "an administrator revoked it",
-    "grant_expired": "it expired",
-}
 
 
 @dataclass
@@ -78,7 +60,7 @@ class AgentSection:
     shown: dict[str, str]
     usable: bool
     grants: list[GrantRow] = field(default_factory=list)
-    activity: list[tuple[AuditEvent, str]] = field(default_factory=list)
+    activity: Activity = field(default_factory=Activity)
 
 
 def scope_words() -> dict[str, str]:
@@ -97,30 +79,12 @@ def grant_row(grant: AgentGrant, words: dict[str, str], now: datetime) -> GrantR
     )
 
 
-def recent_activity(user: Any, actor_ids: list[str], since: datetime) -> dict[str, list[AuditEvent]]:
-    """The newest events per agent for this user, in one query (a window per actor id)."""
-    if not actor_ids:
-        return {}
-    rows = (
-        AuditEvent.objects.filter(user_id=user.pk, actor_id__in=actor_ids, at__gte=since)
-        .annotate(
-            rank=Window(RowNumber(), partition_by=[F("actor_id")], order_by=[F("at").desc(), F("id").desc()])
-        )
-        .filter(rank__lte=ACTIVITY_PER_AGENT)
-        .order_by("-at", "-id")
-    )
-    found: dict[str, list[AuditEvent]] = {}
-    for event in rows:
-        found.setdefault(event.actor_id, []).append(event)
-    return found
-
-
 def with_policy(response: HttpResponse) -> HttpResponse:
     response["Content-Security-Policy"] = CSP
     return response
 
 
-@method_decorator([never_cache, xframe_options_deny], name="dispatch")
+@method_decorator([never_cache, xframe_options_deny, csrf_protect], name="dispatch")
 class AgentsView(LoginRequiredMixin, View):
     """The list: live grants first, then history (revoked and expired grants stay visible)."""
 
@@ -143,13 +107,15 @@ class AgentsView(LoginRequiredMixin, View):
                 )
             section.grants.append(grant_row(grant, words, now))
         since = now - timedelta(days=ACTIVITY_DAYS)
-        activity = recent_activity(owner, [s.agent.actor_id for s in sections.values()], since)
+        app_names = {
+            row.grant.application.client_id: row.grant.application.name or "an application"
+            for section in sections.values()
+            for row in section.grants
+        }
+        found = activity.build(owner, [s.agent.actor_id for s in sections.values()], since, app_names, words)
         for section in sections.values():
             section.grants.sort(key=lambda row: not row.live)
-            section.activity = [
-                (event, EVENT_WORDS.get(event.event, event.event))
-                for event in activity.get(section.agent.actor_id, [])
-            ]
+            section.activity = found.get(section.agent.actor_id, Activity())
         ordered = sorted(
             sections.values(), key=lambda s: (not any(g.live for g in s.grants), s.shown["name"].lower())
         )

@@ -22,7 +22,8 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.db import transaction
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections, transaction
+from django.db.migrations.executor import MigrationExecutor
 from django.http import HttpResponse
 from oauth2_provider.generators import generate_client_secret
 from oauth2_provider.models import get_application_model
@@ -60,6 +61,18 @@ def json_of(response: HttpResponse) -> Any:
         ) from exc
 
 
+def truncated(token: str, keep: int = 16) -> str:
+    """Enough of a token to recognise it in a log, never the whole credential."""
+    return token if len(token) <= keep else f"{token[:keep]}… ({len(token)} characters)"
+
+
+def unapplied_migrations() -> list[str]:
+    connection = connections[DEFAULT_DB_ALIAS]
+    executor = MigrationExecutor(connection)
+    plan = executor.migration_plan(executor.loader.graph.leaf_nodes())
+    return [f"{migration.app_label}.{migration.name}" for migration, _ in plan]
+
+
 def basic(client_id: str, secret: str) -> dict[str, str]:
     raw = base64.b64encode(f"{client_id}:{secret}".encode()).decode()
     return {"HTTP_AUTHORIZATION": f"Basic {raw}"}
@@ -83,6 +96,17 @@ class Command(BaseCommand):
                 f"obo_demo creates the account {DEMO_USERNAME}/{DEMO_PASSWORD}: run it on a development "
                 "site (DEBUG=True), or pass --force."
             )
+        try:
+            pending = unapplied_migrations()
+        except DatabaseError as exc:
+            raise CommandError(
+                f"The database cannot be read ({exc}): check DATABASES, then run migrate."
+            ) from exc
+        if pending:
+            raise CommandError(
+                f"The database is not migrated ({len(pending)} migration(s) not applied, e.g. {pending[0]}): "
+                "run `python manage.py migrate` first."
+            )
         self.issuer = issuer()
         self.browser = Browser(self.issuer)  # the user's browser: cookies, CSRF
         self.app = Browser(self.issuer)  # the client application's back end
@@ -97,7 +121,7 @@ class Command(BaseCommand):
             ("The access token: user, client and actor kept apart", self.show_claims),
             ("The API call succeeds and sees the actor", self.api_call),
             ("A write without calendar.write is refused", self.write_refused),
-            ("The user revokes the delegation on /agents/", self.revoke),
+            ("The user revokes the delegation on /agents/ (one click)", self.revoke),
             ("The API refuses the revoked token", self.refused_after_revoke),
         ]
         request_log = logging.getLogger("django.request")
@@ -120,7 +144,8 @@ class Command(BaseCommand):
         self.stdout.write("   " + text.replace("\n", "\n   "))
 
     def show(self, label: str, value: Any) -> None:
-        text = json.dumps(value, indent=2) if isinstance(value, dict | list) else str(value)
+        structured = isinstance(value, dict | list)
+        text = json.dumps(value, indent=2, ensure_ascii=False) if structured else str(value)
         self.say(f"{label}: {text}")
 
     def show_http(self, response: HttpResponse) -> None:
@@ -209,9 +234,22 @@ class Command(BaseCommand):
         expect("resource_metadata=" in response["WWW-Authenticate"], "the challenge has no resource_metadata")
         resource = json_of(self.app.get("/.well-known/oauth-protected-resource"))
         self.show("protected resource metadata", resource)
+        servers = resource.get("authorization_servers") or [self.issuer]
         self.server = json_of(self.app.get("/.well-known/oauth-authorization-server"))
         expect(
             self.server.get("requested_actor_supported") is True, "the server does not offer requested_actor"
+        )
+        shown = (
+            "issuer",
+            "authorization_endpoint",
+            "token_endpoint",
+            "requested_actor_supported",
+            "actor_token_types_supported",
+            "code_challenge_methods_supported",
+        )
+        self.show(
+            f"authorization server metadata ({servers[0]}/.well-known/oauth-authorization-server, abridged)",
+            {key: self.server[key] for key in shown if key in self.server},
         )
 
     def authorization_url(self) -> None:
@@ -259,7 +297,9 @@ class Command(BaseCommand):
         self.show(
             "the page names the agent", f"Demo Calendar Assistant ({DEMO_ACTOR_ID}), Example Agents Inc."
         )
-        self.show("fields posted back with allow", sorted(forms[0].fields))
+        posted = {name: value for name, value in sorted(forms[0].fields.items()) if value}
+        posted["csrfmiddlewaretoken"] = truncated(posted.get("csrfmiddlewaretoken", ""))
+        self.show("form fields posted back, with allow=Authorize", posted)
         answer = self.browser.submit(forms[0], self.authorize_url, allow="Authorize")
         expect(answer.status_code == 302, f"allowing answered {answer.status_code}")
         location = answer["Location"]
@@ -286,9 +326,10 @@ class Command(BaseCommand):
         body = json_of(response)
         expect(response.status_code == 200, f"the token endpoint answered {response.status_code}: {body}")
         self.token = str(body["access_token"])
-        self.show(
-            "token response", {k: v for k, v in body.items() if k not in ("access_token", "refresh_token")}
-        )
+        shown = {
+            k: truncated(str(v)) if k in ("access_token", "refresh_token") else v for k, v in body.items()
+        }
+        self.show("token response (tokens truncated)", shown)
 
     def show_claims(self) -> None:
         info = validate_access_token(self.token)
@@ -331,12 +372,8 @@ class Command(BaseCommand):
         assert grant is not None
         page = self.browser.get("/agents/")
         link = f"/agents/grants/{grant.pk}/revoke/"
-        expect(
-            page.status_code == 200 and link in page.content.decode(), "the agents page offers no revoke link"
-        )
-        confirm = self.browser.get(link)
-        forms = [form for form in forms_of(confirm.content.decode()) if form.method == "post"]
-        expect(confirm.status_code == 200 and len(forms) == 1, "no revoke form on the confirmation page")
+        forms = [form for form in forms_of(page.content.decode()) if form.action == link]
+        expect(page.status_code == 200 and len(forms) == 1, "the agents page offers no revoke button")
         answer = self.browser.submit(forms[0], link)
         expect(answer.status_code == 302, f"revoking answered {answer.status_code}")
         grant.refresh_from_db()
