@@ -24,7 +24,7 @@ from .models import Agent, AgentGrant, CodeBinding, IssuedToken
 
 ACCESS_TOKEN_TYP = "at+jwt"  # RFC 9068 §2.1
 RESERVED_CLAIMS = frozenset(
-    {"iss", "sub", "aud", "exp", "iat", "nbf", "jti", "client_id", "azp", "scope", "act", "auth_time"}
+    {"iss", "sub", "aud", "exp", "iat", "nbf", "jti", "client_id", "azp", "scope", "act", "auth_time", "cnf"}
 )
 
 
@@ -40,6 +40,7 @@ class TokenContext:
     actor_chain: list[str] = field(default_factory=list)
     audience: list[str] | None = None  # None: from RFC 8707 `resource` or the default
     max_expires_at: datetime | None = None
+    dpop_jkt: str | None = None  # RFC 9449 §6.1: the key the token is bound to (cnf.jkt)
 
 
 @dataclass
@@ -153,6 +154,8 @@ def build_claims(request: Any, context: TokenContext, now: int) -> dict[str, Any
     act = nest_act(context.actor_chain)
     if act is not None:
         claims["act"] = act
+    if context.dpop_jkt:
+        claims["cnf"] = {"jkt": context.dpop_jkt}
     for name, value in get_adapter().extra_claims(request).items():
         if name not in RESERVED_CLAIMS:
             claims[name] = value

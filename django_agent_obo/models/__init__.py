@@ -2,7 +2,8 @@
 
 from .agents import Agent
 from .audit import AuditEvent
+from .dpop import ClientDPoPPolicy
 from .grants import AgentGrant, CodeBinding, IssuedToken
 from .replay import UsedAssertion
 
-__all__ = ["Agent", "AgentGrant", "AuditEvent", "CodeBinding", "IssuedToken", "UsedAssertion"]
+__all__ = ["Agent", "AgentGrant", "AuditEvent", "ClientDPoPPolicy", "CodeBinding", "IssuedToken", "UsedAssertion"]

@@ -19,7 +19,7 @@ from oauth2_provider.settings import oauth2_settings
 from oauth2_provider.views import AuthorizationView
 from oauthlib.oauth2.rfc6749.errors import CustomOAuth2Error
 
-from .. import audit
+from .. import audit, dpop
 from ..adapter import DelegationRefused, get_adapter
 from ..conf import agent_obo_settings
 from ..models import Agent, AuditEvent
@@ -30,6 +30,7 @@ PENDING_KEY = "agent_obo_pending_consent"
 MAX_PENDING = 20
 # Parameters that must not repeat at the authorization endpoint (oauthlib checks its own).
 SINGLE_VALUED_AUTHZ = ("requested_actor", "code_challenge", "code_challenge_method", "nonce", "prompt")
+SINGLE_VALUED_AUTHZ += ("dpop_jkt",)
 
 
 class _ConsentRequired(Exception):
@@ -88,6 +89,9 @@ class AgentAuthorizationView(AuthorizationView):
                 raise DelegationRefused(
                     "invalid_request", "duplicate_parameter", f"Duplicate {name} parameter."
                 )
+        if "dpop_jkt" in request.GET and not dpop.is_jkt(request.GET["dpop_jkt"]):
+            # RFC 9449 §10: the base64url SHA-256 JWK thumbprint of the client's DPoP key.
+            raise DelegationRefused("invalid_request", "dpop_jkt_malformed", "dpop_jkt is not a JWK thumbprint.")
         pkce_s256_only = with_actor or oauth2_settings.COMPLIANT_BCP_RFC9700_PKCE_METHOD
         if pkce_s256_only and credentials.get("code_challenge_method") != "S256":
             raise DelegationRefused("invalid_request", "pkce_s256_required", "PKCE with S256 is required.")
@@ -101,6 +105,9 @@ class AgentAuthorizationView(AuthorizationView):
             raise _ConsentRequired
         credentials["agent_obo_actor_id"] = getattr(self, "consent_actor_id", None)
         credentials["agent_obo_duration"] = getattr(self, "consent_duration", None)
+        credentials["agent_obo_dpop_jkt"] = (
+            getattr(self, "consent_dpop_jkt", "") if request.method == "POST" else request.GET.get("dpop_jkt", "")
+        )
         return super().create_authorization_response(request, scopes, credentials, allow)
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
@@ -133,6 +140,7 @@ class AgentAuthorizationView(AuthorizationView):
         pending[consent_id] = {
             "at": now,
             "actor_id": self.agent.actor_id if self.agent else None,
+            "dpop_jkt": self.request.GET.get("dpop_jkt", ""),
             "fields": {
                 name: "" if initial.get(name) is None else str(initial[name]) for name in BOUND_FIELDS
             },
@@ -187,6 +195,7 @@ class AgentAuthorizationView(AuthorizationView):
             return super().form_valid(form)
         self.consent_actor_id = entry["actor_id"]
         self.consent_duration = duration
+        self.consent_dpop_jkt = entry.get("dpop_jkt", "")
         with transaction.atomic():
             return super().form_valid(form)
 

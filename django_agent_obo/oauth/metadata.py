@@ -14,6 +14,7 @@ from oauth2_provider.views import OAuthServerMetadataView
 
 from .. import keys
 from ..actors import ACTOR_TOKEN_TYPES
+from ..conf import agent_obo_settings
 from ..tokens import issuer
 from .exchange import TOKEN_EXCHANGE
 
@@ -38,6 +39,7 @@ class AgentServerMetadataView(OAuthServerMetadataView):
             oauth2_settings.COMPLIANT_BCP_RFC9700_AUTHZ_RESPONSE_ISS
         )
         data["access_token_signing_alg_values_supported"] = [keys.signing_key().alg]
+        data["dpop_signing_alg_values_supported"] = list(agent_obo_settings.DPOP_ALGORITHMS)  # RFC 9449 §5.1
         out = JsonResponse(data)
         out["Access-Control-Allow-Origin"] = "*"
         return out

@@ -8,6 +8,7 @@ from oauthlib.common import generate_token
 from oauthlib.oauth2 import Server
 
 from ..tokens import generate_access_token, lifetime
+from .dpop_binding import bind_dpop_proof
 from .exchange import TOKEN_EXCHANGE, TokenExchangeGrant
 
 
@@ -33,3 +34,6 @@ class AgentOBOServer(Server):
         self.refresh_grant.custom_validators.post_token.append(request_validator.continue_lineage_on_refresh)
         self.exchange_grant = TokenExchangeGrant(request_validator)
         self.grant_types[TOKEN_EXCHANGE] = self.exchange_grant
+        # RFC 9449: every grant binds its token to a DPoP proof's key (keep this last).
+        for grant in dict.fromkeys(self.grant_types.values()):
+            grant.custom_validators.post_token.append(bind_dpop_proof)

@@ -22,7 +22,7 @@ from .. import audit, delegation, ratelimit
 from ..conf import agent_obo_settings
 from ..models import AuditEvent
 from ..retry import atomic_with_retry
-from . import state
+from . import dpop_binding, state
 
 # Parameters that must not repeat: DOT hands oauthlib only the last of repeated values.
 SINGLE_VALUED_TOKEN = (
@@ -95,6 +95,8 @@ class AgentTokenView(TokenView):
                 state.current.reset(token)
 
         response, outcome = atomic_with_retry(attempt)
+        if agent_obo_settings.DPOP_NONCE_REQUIRED and not response.has_header("DPoP-Nonce"):
+            response["DPoP-Nonce"] = dpop_binding.nonces().current()  # RFC 9449 §8.2: a fresh one
         if response.status_code >= 400:
             self._audit_refusal(request, response, outcome)
         return response
