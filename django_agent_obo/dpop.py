@@ -28,6 +28,7 @@ from django.core.cache import caches
 from django.utils.crypto import constant_time_compare, salted_hmac
 
 from . import jose
+from .conf import agent_obo_settings
 
 PROOF_TYP = "dpop+jwt"  # RFC 9449 §4.2
 TOKEN_TYPE = "DPoP"  # RFC 9449 §5 token_type, §7.1 authorization scheme
@@ -166,6 +167,7 @@ def verify_proof(
     max_age: int,
     leeway: int,
     access_token: str | None = None,
+    jkt: str | None = None,
     nonces: Nonces | None = None,
     consume: Callable[[str, str, int], bool] | None = None,
     clock: Callable[[], float] = time.time,
@@ -173,8 +175,8 @@ def verify_proof(
     """The checks of RFC 9449 §4.3 on the raw ``DPoP`` header ``value``.
 
     ``urls``: the request's URL as this server may be known (any one must match ``htu``);
-    ``access_token``: the token presented with the proof, whose hash ``ath`` must carry
-    (resource servers, §7); ``nonces``: when given, ``nonce`` must be one of them (§8, §9);
+    ``access_token``: the token presented with the proof, whose hash ``ath`` must carry,
+    and ``jkt`` the key that token is bound to (resource servers, §7); ``nonces``: when given, ``nonce`` must be one of them (§8, §9);
     ``consume(jkt, jti, seconds)`` records the ``jti`` and says False for a replay (§11.1).
     """
     # 1. exactly one header; a server joins repeated header fields with commas.
@@ -197,7 +199,7 @@ def verify_proof(
     jwk = header.get("jwk")
     if not isinstance(jwk, dict) or PRIVATE_MEMBERS.intersection(jwk) or jwk.get("kty") == "oct":
         raise ProofError("dpop_jwk")
-    jkt = thumbprint(jwk)
+    proof_jkt = thumbprint(jwk)
     key = _public_key(json.dumps(jwk, sort_keys=True), alg)
     try:
         jwt.PyJWS().decode(value, key, algorithms=[alg])
@@ -221,13 +223,15 @@ def verify_proof(
         isinstance(claims["ath"], str) and constant_time_compare(claims["ath"], access_token_hash(access_token))
     ):
         raise ProofError("dpop_ath")
+    if jkt is not None and not constant_time_compare(proof_jkt, jkt):
+        raise ProofError("dpop_key_mismatch")
     jti = claims["jti"]
     if not isinstance(jti, str) or not 1 <= len(jti) <= MAX_JTI_LENGTH:
         raise ProofError("dpop_jti")
     # Last, so proofs that fail any other check cannot use up identifiers.
-    if consume is not None and not consume(jkt, jti, max_age + 2 * leeway):
+    if consume is not None and not consume(proof_jkt, jti, max_age + 2 * leeway):
         raise ProofError("dpop_replayed")
-    return Proof(jkt=jkt, jti=jti, claims=claims)
+    return Proof(jkt=proof_jkt, jti=jti, claims=claims)
 
 
 class Nonces:
@@ -266,6 +270,14 @@ class Nonces:
             return False
         window = int(window_text)
         return window in (self._window(), self._window() - 1) and constant_time_compare(mac, self._mac(window))
+
+
+def server_nonces(purpose: str) -> Nonces:
+    """This site's nonces for ``purpose`` (``"as"``: the token endpoint, ``"rs"``: resource
+    servers), from ``DPOP_NONCE_LIFETIME_SECONDS`` and ``DPOP_NONCE_SECRET``."""
+    return Nonces(
+        purpose, agent_obo_settings.DPOP_NONCE_LIFETIME_SECONDS, agent_obo_settings.DPOP_NONCE_SECRET
+    )
 
 
 def consume_jti(store: str, cache_alias: str, purpose: str) -> Callable[[str, str, int], bool]:

@@ -51,9 +51,7 @@ class UseDPoPNonceError(errors.OAuth2Error):
 
 def nonces() -> dpop.Nonces:
     """The authorization server's nonces (the same in every process)."""
-    return dpop.Nonces(
-        "as", agent_obo_settings.DPOP_NONCE_LIFETIME_SECONDS, agent_obo_settings.DPOP_NONCE_SECRET
-    )
+    return dpop.server_nonces("as")
 
 
 def token_endpoint_url() -> str:
