@@ -24,6 +24,9 @@ class DPoPKey:
 
     def __init__(self, alg: str = "ES256") -> None:
         self.alg = alg
+        # What proof() claims unless told otherwise: a token request; a test at a resource
+        # server points these at its request and token.
+        self.htm, self.htu, self.access_token = "POST", TOKEN_ENDPOINT, None
         if alg.startswith("ES"):
             self.private_key: Any = ec.generate_private_key(ec.SECP256R1() if alg == "ES256" else ec.SECP384R1())
         elif alg == "EdDSA":
@@ -43,8 +46,8 @@ class DPoPKey:
 
     def proof(
         self,
-        htm: str = "POST",
-        htu: str = TOKEN_ENDPOINT,
+        htm: str | None = None,
+        htu: Any = None,
         *,
         access_token: str | None = None,
         nonce: str | None = None,
@@ -52,7 +55,13 @@ class DPoPKey:
         drop: tuple[str, ...] = (),
         **claims: Any,
     ) -> str:
-        body: dict[str, Any] = {"jti": uuid.uuid4().hex, "htm": htm, "htu": htu, "iat": int(time.time())}
+        body: dict[str, Any] = {
+            "jti": uuid.uuid4().hex,
+            "htm": htm or self.htm,
+            "htu": self.htu if htu is None else htu,
+            "iat": int(time.time()),
+        }
+        access_token = access_token or self.access_token
         if access_token is not None:
             body["ath"] = ath(access_token)
         if nonce is not None:

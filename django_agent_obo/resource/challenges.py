@@ -125,10 +125,11 @@ def error_body(failure: Failure) -> dict[str, Any]:
     return body
 
 
-def challenge_response(request: HttpRequest, failure: Failure) -> JsonResponse:
-    """The complete RFC 6750 answer: status, challenge header, JSON body, no caching."""
+def challenge_response(request: HttpRequest, failure: Failure, *, proven: bool | None = None) -> JsonResponse:
+    """The complete RFC 6750 answer: status, challenge header, JSON body, no caching
+    (``proven``: the refused token came with its DPoP proof, see :func:`www_authenticate`)."""
     response = JsonResponse(error_body(failure), status=status_of(failure))
-    challenge = www_authenticate(request, failure)
+    challenge = www_authenticate(request, failure, proven=proven)
     if challenge is not None:
         response["WWW-Authenticate"] = challenge
     if getattr(failure, "use_nonce", False):

@@ -37,7 +37,7 @@ def guard(request: HttpRequest, policy: Policy) -> HttpResponse | None:
             policy.check(info)
     except (TokenError, RequestError, Denied) as failure:
         audit_access(request, info, failure)
-        return challenge_response(request, failure)
+        return challenge_response(request, failure, proven=info.proven if info is not None else None)
     if info is None:
         audit_access(request, None, None)
         return challenge_response(request, None)
