@@ -33,6 +33,7 @@ from .admin_filters import (
     parse_user_pk,
 )
 from .admin_forms import AgentForm, show_secret
+from .admin_dpop import ClientDPoPPolicyAdmin  # noqa: F401  registers the client DPoP policy screen
 from .admin_tokens import HistoryAdmin  # also registers the issued-token screen
 from .audit import client_ip
 from .models import Agent, AgentGrant, AuditEvent, IssuedToken
@@ -56,7 +57,7 @@ class AgentAdmin(admin.ModelAdmin):
         ("What it may do", {"fields": ("allowed_clients", "allowed_scopes", "valid_until")}),
         (
             "How it proves itself",
-            {"fields": ("jwks", "jwks_uri", "credentials_client", "create_credentials")},
+            {"fields": ("jwks", "jwks_uri", "credentials_client", "create_credentials", "require_dpop")},
         ),
         ("Token exchange", {"fields": ("accepts_delegation_from",)}),
         ("State", {"fields": ("status", "is_active", "links", "created_at", "updated_at")}),

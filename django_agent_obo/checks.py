@@ -171,8 +171,10 @@ def check_urls(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessa
 
 
 def register() -> None:
+    from .dpop_checks import check_dpop_settings
     from .resource.checks import check_resource_settings
 
     checks.register(check_settings, checks.Tags.security)
     checks.register(check_resource_settings, checks.Tags.security)
     checks.register(check_urls, checks.Tags.urls, checks.Tags.security)
+    checks.register(check_dpop_settings, checks.Tags.security)

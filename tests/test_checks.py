@@ -120,3 +120,14 @@ def test_every_check_id_is_tested_here_and_documented():
     documented = (package.parent / "docs" / "install.md").read_text()
     assert {i for i in check_ids if i not in tested} == set()
     assert {i for i in check_ids if f"`{i}`" not in documented} == set()
+
+
+def test_symmetric_dpop_algorithms_and_unknown_dpop_replay_stores_fail(settings):
+    settings.AGENT_OBO = {
+        **settings.AGENT_OBO,
+        "DPOP_ALGORITHMS": ["ES256", "HS256"],
+        "RS_DPOP_ALGORITHMS": [],
+        "RS_DPOP_REPLAY_STORE": "memory",
+    }
+    ids = {message.id for message in run_checks()}
+    assert {"agent_obo.E180", "agent_obo.E181", "agent_obo.E182"} <= ids
