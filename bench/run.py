@@ -14,7 +14,9 @@ the median of each (see ``_common.medians``), so the ratios hold on a noisy mach
 4. Queries of the consent page and of ``/agents/`` at 1 and at 200 grants (must be equal).
 
 The last line reads ``ratios: obo_exchange/plain_exchange=X rs_validate/pyjwt_decode=Y
-dot_bearer/rs_validate=Z``. ``--quick`` runs a few rounds of each (a smoke test, not figures).
+dot_bearer/rs_validate=Z dpop_validate/rs_validate=W`` (W: a DPoP token with its proof
+against a bearer token, both through the toolkit, see ``rs_validate.py``). ``--quick`` runs a
+few rounds of each (a smoke test, not figures).
 """
 
 from __future__ import annotations
@@ -288,6 +290,7 @@ def query_counts(grants: int) -> dict[str, tuple[int, int]]:
 FULL = {"rounds": 200, "rs_calls": 500, "rs_rounds": 15, "tokens": 10_000, "revoke_runs": 3, "grants": 200}
 QUICK = {"rounds": 6, "rs_calls": 50, "rs_rounds": 3, "tokens": 500, "revoke_runs": 1, "grants": 200}
 TARGETS = "obo_exchange/plain_exchange ≤ 1.10, rs_validate/pyjwt_decode ≤ 1.5, dot_bearer/rs_validate ≥ 5"
+TARGETS += ", dpop_validate/rs_validate ≤ 2.0"
 
 
 def main() -> None:
@@ -347,6 +350,7 @@ def main() -> None:
         "obo_exchange/plain_exchange": exchange["obo_exchange"] / plain,
         "rs_validate/pyjwt_decode": rs[rs_validate.OURS] / rs[rs_validate.FLOOR],
         "dot_bearer/rs_validate": rs[rs_validate.DOT_DRF] / rs[rs_validate.OURS_DRF],
+        "dpop_validate/rs_validate": rs[rs_validate.DPOP] / rs[rs_validate.OURS],
     }
     print("ratios: " + " ".join(f"{name}={value:.2f}" for name, value in ratios.items()))
 

@@ -22,6 +22,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 
 from . import delegation, timeline
+from .admin_dpop import ClientDPoPPolicyAdmin  # noqa: F401  registers the client DPoP policy screen
 from .admin_filters import (
     ActorFilter,
     AgentStatusFilter,
@@ -33,7 +34,6 @@ from .admin_filters import (
     parse_user_pk,
 )
 from .admin_forms import AgentForm, show_secret
-from .admin_dpop import ClientDPoPPolicyAdmin  # noqa: F401  registers the client DPoP policy screen
 from .admin_tokens import HistoryAdmin  # also registers the issued-token screen
 from .audit import client_ip
 from .models import Agent, AgentGrant, AuditEvent, IssuedToken

@@ -26,6 +26,7 @@ from urllib.parse import urlsplit, urlunsplit
 import jwt
 from django.core.cache import caches
 from django.utils.crypto import constant_time_compare, salted_hmac
+from jwt.utils import base64url_decode
 
 from . import jose
 from .conf import agent_obo_settings
@@ -115,6 +116,7 @@ def is_jkt(value: Any) -> bool:
     return isinstance(value, str) and bool(JKT_PATTERN.match(value))
 
 
+@functools.lru_cache(maxsize=1024)
 def normalise_url(url: str) -> str | None:
     """RFC 9449 §4.3 item 9: scheme and host lower case, default port dropped, empty path
     ``/``, percent-escapes upper case (RFC 3986 §6.2.2, §6.2.3); query and fragment ignored.
@@ -136,10 +138,15 @@ def normalise_url(url: str) -> str | None:
 
 
 @functools.lru_cache(maxsize=256)
-def _public_key(jwk_json: str, alg: str) -> Any:
-    """The public key of a proof's ``jwk`` (built once per key; proofs of one client repeat it)."""
+def _embedded_key(header_segment: str, alg: str) -> tuple[str, Any]:
+    """``(thumbprint, public key)`` of the ``jwk`` in a proof's header, built once per header:
+    one client's proofs repeat the same header segment (typ, alg, jwk)."""
+    jwk = _header(header_segment + ".").get("jwk")
+    if not isinstance(jwk, dict) or PRIVATE_MEMBERS.intersection(jwk) or jwk.get("kty") == "oct":
+        raise ProofError("dpop_jwk")
+    jkt = thumbprint(jwk)
     try:
-        return jwt.PyJWK(json.loads(jwk_json), algorithm=alg).key
+        return jkt, jwt.PyJWK(jwk, algorithm=alg).key
     except (jwt.PyJWKError, jwt.InvalidKeyError, ValueError, TypeError, KeyError) as exc:
         raise ProofError("dpop_jwk") from exc
 
@@ -176,7 +183,8 @@ def verify_proof(
 
     ``urls``: the request's URL as this server may be known (any one must match ``htu``);
     ``access_token``: the token presented with the proof, whose hash ``ath`` must carry,
-    and ``jkt`` the key that token is bound to (resource servers, §7); ``nonces``: when given, ``nonce`` must be one of them (§8, §9);
+    and ``jkt`` the key that token is bound to (resource servers, §7); ``nonces``: when
+    given, ``nonce`` must be one of them (§8, §9);
     ``consume(jkt, jti, seconds)`` records the ``jti`` and says False for a replay (§11.1).
     """
     # 1. exactly one header; a server joins repeated header fields with commas.
@@ -196,15 +204,16 @@ def verify_proof(
     alg = header.get("alg")
     if not isinstance(alg, str) or alg not in ASYMMETRIC or alg not in set(algorithms):
         raise ProofError("dpop_alg")
-    jwk = header.get("jwk")
-    if not isinstance(jwk, dict) or PRIVATE_MEMBERS.intersection(jwk) or jwk.get("kty") == "oct":
-        raise ProofError("dpop_jwk")
-    proof_jkt = thumbprint(jwk)
-    key = _public_key(json.dumps(jwk, sort_keys=True), alg)
+    proof_jkt, key = _embedded_key(value.partition(".")[0], alg)
+    signing_input, _, signature = value.rpartition(".")
     try:
-        jwt.PyJWS().decode(value, key, algorithms=[alg])
+        verified = jwt.get_algorithm_by_name(alg).verify(
+            signing_input.encode(), key, base64url_decode(signature)
+        )
     except (jwt.InvalidTokenError, ValueError, TypeError) as exc:
         raise ProofError("dpop_signature") from exc
+    if not verified:
+        raise ProofError("dpop_signature")
     # 8. htm; 9. htu, normalised, without query and fragment.
     if claims["htm"] != method:
         raise ProofError("dpop_htm")
@@ -216,11 +225,16 @@ def verify_proof(
         raise ProofError("dpop_nonce")
     # 11. iat within the window.
     iat, now = claims["iat"], clock()
-    if isinstance(iat, bool) or not isinstance(iat, int | float) or not now - max_age - leeway <= iat <= now + leeway:
+    if (
+        isinstance(iat, bool)
+        or not isinstance(iat, int | float)
+        or not now - max_age - leeway <= iat <= now + leeway
+    ):
         raise ProofError("dpop_iat")
     # 12. ath: the hash of the access token presented with it.
     if access_token is not None and not (
-        isinstance(claims["ath"], str) and constant_time_compare(claims["ath"], access_token_hash(access_token))
+        isinstance(claims["ath"], str)
+        and constant_time_compare(claims["ath"], access_token_hash(access_token))
     ):
         raise ProofError("dpop_ath")
     if jkt is not None and not constant_time_compare(proof_jkt, jkt):
@@ -269,7 +283,9 @@ class Nonces:
         if not window_text.isdigit():
             return False
         window = int(window_text)
-        return window in (self._window(), self._window() - 1) and constant_time_compare(mac, self._mac(window))
+        return window in (self._window(), self._window() - 1) and constant_time_compare(
+            mac, self._mac(window)
+        )
 
 
 def server_nonces(purpose: str) -> Nonces:
@@ -291,7 +307,9 @@ def consume_jti(store: str, cache_alias: str, purpose: str) -> Callable[[str, st
         from .models import UsedAssertion
 
         until = datetime.fromtimestamp(time.time() + seconds, tz=UTC)
-        return rows.insert_unless_present(UsedAssertion, issuer=f"dpop:{purpose}:{jkt}", jti=jti, expires_at=until)
+        return rows.insert_unless_present(
+            UsedAssertion, issuer=f"dpop:{purpose}:{jkt}", jti=jti, expires_at=until
+        )
 
     def in_cache(jkt: str, jti: str, seconds: int) -> bool:
         digest = hashlib.sha256(f"{jkt}\x00{jti}".encode()).hexdigest()

@@ -21,7 +21,7 @@ def check_dpop_settings(app_configs: Any = None, **kwargs: Any) -> list[checks.C
             errors.append(
                 checks.Error(
                     f"AGENT_OBO['{name}'] allows {', '.join(unsafe) or 'nothing'}.",
-                    hint="RFC 9449 §4.3: list asymmetric JWS algorithms only, e.g. ['ES256', 'EdDSA', 'RS256'].",
+                    hint="RFC 9449 §4.3: asymmetric JWS algorithms only, e.g. ['ES256', 'EdDSA', 'RS256'].",
                     id=f"agent_obo.{code}",
                 )
             )

@@ -28,7 +28,9 @@ class DPoPKey:
         # server points these at its request and token.
         self.htm, self.htu, self.access_token = "POST", TOKEN_ENDPOINT, None
         if alg.startswith("ES"):
-            self.private_key: Any = ec.generate_private_key(ec.SECP256R1() if alg == "ES256" else ec.SECP384R1())
+            self.private_key: Any = ec.generate_private_key(
+                ec.SECP256R1() if alg == "ES256" else ec.SECP384R1()
+            )
         elif alg == "EdDSA":
             self.private_key = ed25519.Ed25519PrivateKey.generate()
         else:

@@ -11,7 +11,7 @@ from pathlib import Path
 RUN = Path(__file__).resolve().parent.parent / "bench" / "run.py"
 RATIOS = re.compile(
     r"ratios: obo_exchange/plain_exchange=\d+\.\d\d rs_validate/pyjwt_decode=\d+\.\d\d "
-    r"dot_bearer/rs_validate=\d+\.\d\d"
+    r"dot_bearer/rs_validate=\d+\.\d\d dpop_validate/rs_validate=\d+\.\d\d"
 )
 
 

@@ -38,4 +38,3 @@ def test_an_admin_requires_dpop_for_a_client(django_user_model):
         TOKEN_URL, {"grant_type": "client_credentials"}, HTTP_DPOP=DPoPKey().proof(), **machine.basic()
     )
     assert proven.status_code == 200 and proven.json()["token_type"] == "DPoP"
-

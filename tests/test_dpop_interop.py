@@ -40,7 +40,12 @@ class JwcryptoDPoPClient:
         return str(self.key.thumbprint())  # RFC 7638, SHA-256
 
     def proof(self, method: str, url: str, access_token: str | None = None) -> str:
-        claims: dict[str, Any] = {"jti": str(uuid.uuid4()), "htm": method, "htu": url, "iat": int(time.time())}
+        claims: dict[str, Any] = {
+            "jti": str(uuid.uuid4()),
+            "htm": method,
+            "htu": url,
+            "iat": int(time.time()),
+        }
         if access_token is not None:
             digest = hashlib.sha256(access_token.encode("ascii")).digest()
             claims["ath"] = base64.urlsafe_b64encode(digest).rstrip(b"=").decode()

@@ -39,7 +39,9 @@ def dpop_token(app: App, key: DPoPKey, scope: str = "calendar.read") -> str:
     return token
 
 
-def call(path: str, token: str, proof: str | None, scheme: str = "DPoP", method: str = "post", **extra: Any) -> Any:
+def call(
+    path: str, token: str, proof: str | None, scheme: str = "DPoP", method: str = "post", **extra: Any
+) -> Any:
     headers = {"HTTP_AUTHORIZATION": f"{scheme} {token}", **extra}
     if proof is not None:
         headers["HTTP_DPOP"] = proof
@@ -85,7 +87,11 @@ def test_the_middleware_marks_a_proven_token(machine, settings):
 
 
 def test_a_bearer_token_is_still_accepted_and_not_proven(machine):
-    token = Client().post(TOKEN_URL, {"grant_type": "client_credentials"}, **machine.basic()).json()["access_token"]
+    token = (
+        Client()
+        .post(TOKEN_URL, {"grant_type": "client_credentials"}, **machine.basic())
+        .json()["access_token"]
+    )
     response = call("/rs/any/", token, None, scheme="Bearer")
     assert response.status_code == 200 and response.json()["proven"] is False
 
@@ -123,7 +129,11 @@ def test_stolen_token_with_a_proof_from_another_key_is_refused(machine, audited)
 def test_proof_for_another_url_or_method_is_refused(machine, audited):
     key = DPoPKey()
     token = dpop_token(machine, key)
-    assert_refused(call("/rs/any/", token, key.proof(htu="http://testserver/rs/other/")), "invalid_dpop_proof", "dpop_htu")
+    assert_refused(
+        call("/rs/any/", token, key.proof(htu="http://testserver/rs/other/")),
+        "invalid_dpop_proof",
+        "dpop_htu",
+    )
     assert_refused(call("/rs/any/", token, key.proof(htm="GET")), "invalid_dpop_proof", "dpop_htm")
 
 
@@ -144,7 +154,11 @@ def test_proof_for_another_token_is_refused(machine, audited):
 
 
 def test_a_bearer_token_sent_as_dpop_is_refused(machine, audited):
-    token = Client().post(TOKEN_URL, {"grant_type": "client_credentials"}, **machine.basic()).json()["access_token"]
+    token = (
+        Client()
+        .post(TOKEN_URL, {"grant_type": "client_credentials"}, **machine.basic())
+        .json()["access_token"]
+    )
     key = DPoPKey()
     key.htu, key.access_token = URL, token
     assert_refused(call("/rs/any/", token, key.proof()), "invalid_token", "token_not_dpop_bound")
@@ -171,7 +185,10 @@ def test_an_algorithm_the_resource_server_does_not_list_is_refused(machine, sett
     key = DPoPKey()
     token = dpop_token(machine, key)
     configure(settings, RS_DPOP_ALGORITHMS=["EdDSA"], RS_AUDIT_ACCESS=True)
-    assert assert_refused(call("/rs/any/", token, key.proof()), "invalid_dpop_proof", "dpop_alg")["algs"] == "EdDSA"
+    assert (
+        assert_refused(call("/rs/any/", token, key.proof()), "invalid_dpop_proof", "dpop_alg")["algs"]
+        == "EdDSA"
+    )
 
 
 @pytest.mark.parametrize("path", ["/rs/any/", "/drf/any/"])
@@ -195,12 +212,16 @@ def test_no_token_gets_bearer_and_dpop_challenges():
     assert response.status_code == 401
     found = challenges(response)
     assert set(found) == {"Bearer", "DPoP"}
-    assert "resource_metadata" in found["Bearer"] and found["DPoP"] == {"algs": "ES256 ES384 EdDSA RS256 PS256"}
+    assert "resource_metadata" in found["Bearer"] and found["DPoP"] == {
+        "algs": "ES256 ES384 EdDSA RS256 PS256"
+    }
 
 
 @pytest.mark.parametrize("path", ["/rs/write/", "/drf/write/"])
 def test_insufficient_scope_of_a_proven_token_is_a_dpop_challenge(machine, settings, path):
-    settings.REST_FRAMEWORK = {"EXCEPTION_HANDLER": "django_agent_obo.contrib.rest_framework.exception_handler"}
+    settings.REST_FRAMEWORK = {
+        "EXCEPTION_HANDLER": "django_agent_obo.contrib.rest_framework.exception_handler"
+    }
     key = DPoPKey()
     token = dpop_token(machine, key, scope="calendar.read")
     response = call(path, token, key.proof(htu="http://testserver" + path))
@@ -211,7 +232,11 @@ def test_insufficient_scope_of_a_proven_token_is_a_dpop_challenge(machine, setti
 
 def test_dpop_required_refuses_bearer_and_challenges_dpop_only(machine, settings):
     configure(settings, RS_DPOP_REQUIRED=True)
-    token = Client().post(TOKEN_URL, {"grant_type": "client_credentials"}, **machine.basic()).json()["access_token"]
+    token = (
+        Client()
+        .post(TOKEN_URL, {"grant_type": "client_credentials"}, **machine.basic())
+        .json()["access_token"]
+    )
     response = call("/rs/any/", token, None, scheme="Bearer")
     assert response.status_code == 401
     assert set(challenges(response)) == {"DPoP"}
@@ -239,7 +264,9 @@ def test_resource_server_nonce_is_demanded_then_accepted(machine, settings):
 
 def test_drf_answers_use_dpop_nonce_with_the_nonce(machine, settings):
     configure(settings, RS_DPOP_NONCE_REQUIRED=True)
-    settings.REST_FRAMEWORK = {"EXCEPTION_HANDLER": "django_agent_obo.contrib.rest_framework.exception_handler"}
+    settings.REST_FRAMEWORK = {
+        "EXCEPTION_HANDLER": "django_agent_obo.contrib.rest_framework.exception_handler"
+    }
     key = DPoPKey()
     token = dpop_token(machine, key)
     first = call("/drf/any/", token, key.proof(htu="http://testserver/drf/any/"))

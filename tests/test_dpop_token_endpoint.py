@@ -48,7 +48,12 @@ def machine() -> App:
 
 def redeem_proven(app: App, code: str, verifier: str, proof: str | None, **extra: str) -> Any:
     """``redeem`` with a ``DPoP`` header."""
-    data = {"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT_URI, "code_verifier": verifier}
+    data = {
+        "grant_type": "authorization_code",
+        "code": code,
+        "redirect_uri": REDIRECT_URI,
+        "code_verifier": verifier,
+    }
     headers = {"HTTP_DPOP": proof} if proof is not None else {}
     return Client().post(TOKEN_URL, {**data, **extra}, **app.basic(), **headers)
 
@@ -112,7 +117,9 @@ def test_htu_ignores_query_and_fragment_and_normalises_case_and_default_port(mac
 
 def _hs256_proof() -> str:
     body = {"jti": "x1", "htm": "POST", "htu": TOKEN_ENDPOINT, "iat": int(time.time())}
-    return jwt.encode(body, "secret-secret-secret-secret-32b!", algorithm="HS256", headers={"typ": "dpop+jwt"})
+    return jwt.encode(
+        body, "secret-secret-secret-secret-32b!", algorithm="HS256", headers={"typ": "dpop+jwt"}
+    )
 
 
 def _none_proof(key: DPoPKey) -> str:
@@ -161,7 +168,9 @@ PROOF_CASES = {
 def _rs512() -> str:
     key = DPoPKey("RS256")
     body = {"jti": "x3", "htm": "POST", "htu": TOKEN_ENDPOINT, "iat": int(time.time())}
-    return jwt.encode(body, key.private_key, algorithm="RS512", headers={"typ": "dpop+jwt", "jwk": key.public_jwk})
+    return jwt.encode(
+        body, key.private_key, algorithm="RS512", headers={"typ": "dpop+jwt", "jwk": key.public_jwk}
+    )
 
 
 @pytest.mark.parametrize("case", sorted(PROOF_CASES))
@@ -218,9 +227,13 @@ def test_a_nonce_holds_across_processes_and_expires_after_its_window(machine, no
     assert not dpop.Nonces("rs", 300, clock=lambda: now).accepts(fresh)
     assert not dpop.Nonces("as", 300, secret="other", clock=lambda: now).accepts(fresh)
     stale = dpop.Nonces("as", 300, clock=lambda: now - 1200).current()
-    assert_dpop_refused(credentials_token(machine, DPoPKey().proof(nonce=stale)), "dpop_nonce", "use_dpop_nonce")
+    assert_dpop_refused(
+        credentials_token(machine, DPoPKey().proof(nonce=stale)), "dpop_nonce", "use_dpop_nonce"
+    )
     forged = fresh.split(".")[0] + ".AAAAAAAAAAAAAAAAAAAAAAAA"
-    assert_dpop_refused(credentials_token(machine, DPoPKey().proof(nonce=forged)), "dpop_nonce", "use_dpop_nonce")
+    assert_dpop_refused(
+        credentials_token(machine, DPoPKey().proof(nonce=forged)), "dpop_nonce", "use_dpop_nonce"
+    )
 
 
 # --- the authorization code bound with dpop_jkt (§10) -------------------------------------------
@@ -271,7 +284,7 @@ def test_an_unbound_code_redeemed_with_a_proof_is_bound_then(user, client_app):
 
 @pytest.mark.parametrize("value", ["short", "x" * 43 + "=", "a b"])
 def test_a_malformed_dpop_jkt_is_refused_at_the_authorization_endpoint(user, client_app, value):
-    verifier, challenge = pkce()
+    _verifier, challenge = pkce()
     params = authorize_params(client_app, challenge, dpop_jkt=value)
     answer = redirect_params(logged_in(user).get(AUTHORIZE_URL + "?" + urlencode(params)))
     assert answer["error"] == "invalid_request"
@@ -279,7 +292,7 @@ def test_a_malformed_dpop_jkt_is_refused_at_the_authorization_endpoint(user, cli
 
 
 def test_a_repeated_dpop_jkt_is_refused(user, client_app):
-    verifier, challenge = pkce()
+    _verifier, challenge = pkce()
     params = authorize_params(client_app, challenge)
     query = urlencode(params) + "&dpop_jkt=" + DPoPKey().jkt + "&dpop_jkt=" + DPoPKey().jkt
     answer = redirect_params(logged_in(user).get(AUTHORIZE_URL + "?" + query))

@@ -36,7 +36,12 @@ class Migration(migrations.Migration):
         migrations.CreateModel(
             name="ClientDPoPPolicy",
             fields=[
-                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
                 (
                     "require_dpop",
                     models.BooleanField(

@@ -6,4 +6,12 @@ from .dpop import ClientDPoPPolicy
 from .grants import AgentGrant, CodeBinding, IssuedToken
 from .replay import UsedAssertion
 
-__all__ = ["Agent", "AgentGrant", "AuditEvent", "ClientDPoPPolicy", "CodeBinding", "IssuedToken", "UsedAssertion"]
+__all__ = [
+    "Agent",
+    "AgentGrant",
+    "AuditEvent",
+    "ClientDPoPPolicy",
+    "CodeBinding",
+    "IssuedToken",
+    "UsedAssertion",
+]

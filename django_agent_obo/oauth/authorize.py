@@ -30,7 +30,6 @@ PENDING_KEY = "agent_obo_pending_consent"
 MAX_PENDING = 20
 # Parameters that must not repeat at the authorization endpoint (oauthlib checks its own).
 SINGLE_VALUED_AUTHZ = ("requested_actor", "code_challenge", "code_challenge_method", "nonce", "prompt")
-SINGLE_VALUED_AUTHZ += ("dpop_jkt",)
 
 
 class _ConsentRequired(Exception):
@@ -89,9 +88,13 @@ class AgentAuthorizationView(AuthorizationView):
                 raise DelegationRefused(
                     "invalid_request", "duplicate_parameter", f"Duplicate {name} parameter."
                 )
+        if len(request.GET.getlist("dpop_jkt")) > 1:
+            raise DelegationRefused("invalid_request", "duplicate_parameter", "Duplicate dpop_jkt parameter.")
         if "dpop_jkt" in request.GET and not dpop.is_jkt(request.GET["dpop_jkt"]):
             # RFC 9449 §10: the base64url SHA-256 JWK thumbprint of the client's DPoP key.
-            raise DelegationRefused("invalid_request", "dpop_jkt_malformed", "dpop_jkt is not a JWK thumbprint.")
+            raise DelegationRefused(
+                "invalid_request", "dpop_jkt_malformed", "dpop_jkt is not a JWK thumbprint."
+            )
         pkce_s256_only = with_actor or oauth2_settings.COMPLIANT_BCP_RFC9700_PKCE_METHOD
         if pkce_s256_only and credentials.get("code_challenge_method") != "S256":
             raise DelegationRefused("invalid_request", "pkce_s256_required", "PKCE with S256 is required.")
@@ -106,7 +109,9 @@ class AgentAuthorizationView(AuthorizationView):
         credentials["agent_obo_actor_id"] = getattr(self, "consent_actor_id", None)
         credentials["agent_obo_duration"] = getattr(self, "consent_duration", None)
         credentials["agent_obo_dpop_jkt"] = (
-            getattr(self, "consent_dpop_jkt", "") if request.method == "POST" else request.GET.get("dpop_jkt", "")
+            getattr(self, "consent_dpop_jkt", "")
+            if request.method == "POST"
+            else request.GET.get("dpop_jkt", "")
         )
         return super().create_authorization_response(request, scopes, credentials, allow)
 

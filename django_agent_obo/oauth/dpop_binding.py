@@ -112,6 +112,8 @@ def dpop_required(request: Any, context: TokenContext) -> bool:
     if agent_obo_settings.DPOP_REQUIRED or (context.agent is not None and context.agent.require_dpop):
         return True
     client_pk = getattr(request.client, "pk", None)
+    if client_pk is None:
+        return False
     return ClientDPoPPolicy.objects.filter(application_id=client_pk, require_dpop=True).exists()
 
 

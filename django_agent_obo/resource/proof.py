@@ -22,6 +22,7 @@ import dataclasses
 
 from django.core.exceptions import DisallowedHost
 from django.http import HttpRequest
+from django.utils.encoding import escape_uri_path
 
 from .. import dpop
 from ..conf import agent_obo_settings
@@ -71,7 +72,7 @@ def credentials(request: HttpRequest) -> tuple[str, str] | None:
     if scheme not in SCHEMES:
         return None
     token = token.strip()
-    if not token or any(ch.isspace() for ch in token):
+    if not token or len(token.split(maxsplit=1)) != 1:
         raise RequestError
     return scheme, token
 
@@ -85,10 +86,11 @@ def request_url(request: HttpRequest) -> str:
     """The URL the client called: ``RS_EXTERNAL_URL`` + path behind a proxy, else the
     request's own absolute URL (Django's ``USE_X_FORWARDED_HOST`` and
     ``SECURE_PROXY_SSL_HEADER`` apply)."""
+    path = escape_uri_path(request.path)
     external = agent_obo_settings.RS_EXTERNAL_URL
     if external:
-        return str(external).rstrip("/") + request.path
-    return request.build_absolute_uri(request.path)
+        return str(external).rstrip("/") + path
+    return f"{request.scheme}://{request.get_host()}{path}"
 
 
 def verify_request_proof(request: HttpRequest, token: str, jkt: str | None) -> dpop.Proof:

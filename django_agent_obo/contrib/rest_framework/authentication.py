@@ -29,8 +29,8 @@ class AgentOBOAuthentication(BaseAuthentication):
     ``request.user`` is the token's user, looked up only when used (``AnonymousUser`` for
     an agent's or a client's own token); ``request.auth`` carries ``sub``, ``client_id``,
     ``actor``, ``actor_chain``, ``scopes``, and ``proven`` for a DPoP token with its proof
-    (RFC 9449 §7; ``Authorization: DPoP`` is accepted as well as ``Bearer``). List it first: DRF takes the 401 challenge from
-    the first authentication class.
+    (RFC 9449 §7; ``Authorization: DPoP`` is accepted as well as ``Bearer``). List it first:
+    DRF takes the 401 challenge from the first authentication class.
     """
 
     def authenticate(self, request: Request) -> tuple[Any, AccessTokenInfo] | None:
