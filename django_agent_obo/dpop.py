@@ -17,7 +17,7 @@ import hashlib
 import json
 import re
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -38,6 +38,7 @@ ASYMMETRIC = frozenset(
 )
 PRIVATE_MEMBERS = frozenset({"d", "p", "q", "dp", "dq", "qi", "oth", "k"})  # RFC 7518 §6
 THUMBPRINT_MEMBERS = {"EC": ("crv", "kty", "x", "y"), "RSA": ("e", "kty", "n"), "OKP": ("crv", "kty", "x")}
+REQUIRED_CLAIMS = frozenset({"jti", "htm", "htu", "iat"})  # §4.2 (and ath at a resource server)
 MAX_PROOF_BYTES = 8192
 MAX_JTI_LENGTH = 255
 JKT_PATTERN = re.compile(r"^[A-Za-z0-9_-]{43}$")  # a base64url SHA-256 digest, no padding
@@ -170,7 +171,7 @@ def verify_proof(
     *,
     method: str,
     urls: Iterable[str],
-    algorithms: Iterable[str],
+    algorithms: Collection[str],
     max_age: int,
     leeway: int,
     access_token: str | None = None,
@@ -194,15 +195,14 @@ def verify_proof(
         raise ProofError("dpop_multiple" if "," in value else "dpop_malformed")
     # 2. a well-formed JWS; 3. the required claims.
     header, claims = _header(value), _claims(value)
-    required = ["jti", "htm", "htu", "iat"] + (["ath"] if access_token is not None else [])
-    if any(name not in claims for name in required):
+    if not (REQUIRED_CLAIMS <= claims.keys()) or (access_token is not None and "ath" not in claims):
         raise ProofError("dpop_claims")
     # 4. typ; 5. an asymmetric allow-listed alg; 6. the signature with the embedded key;
     # 7. that key is public.
     if header.get("typ") != PROOF_TYP:
         raise ProofError("dpop_typ")
     alg = header.get("alg")
-    if not isinstance(alg, str) or alg not in ASYMMETRIC or alg not in set(algorithms):
+    if not isinstance(alg, str) or alg not in ASYMMETRIC or alg not in algorithms:
         raise ProofError("dpop_alg")
     proof_jkt, key = _embedded_key(value.partition(".")[0], alg)
     signing_input, _, signature = value.rpartition(".")
@@ -218,7 +218,7 @@ def verify_proof(
     if claims["htm"] != method:
         raise ProofError("dpop_htm")
     htu = normalise_url(claims["htu"]) if isinstance(claims["htu"], str) else None
-    if htu is None or htu not in {normalise_url(url) for url in urls}:
+    if htu is None or not any(htu == normalise_url(url) for url in urls):
         raise ProofError("dpop_htu")
     # 10. the server's nonce, when it demands one.
     if nonces is not None and not nonces.accepts(claims.get("nonce")):
