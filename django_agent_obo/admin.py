@@ -23,6 +23,7 @@ from django.utils.html import format_html
 
 from . import delegation, timeline
 from .admin_client_keys import ClientKeySetAdmin  # noqa: F401  registers the client key screen
+from .admin_dpop import ClientDPoPPolicyAdmin  # noqa: F401  registers the client DPoP policy screen
 from .admin_filters import (
     ActorFilter,
     AgentStatusFilter,
@@ -65,7 +66,7 @@ class AgentAdmin(admin.ModelAdmin):
         ("What it may do", {"fields": ("allowed_clients", "allowed_scopes", "valid_until")}),
         (
             "How it proves itself",
-            {"fields": ("jwks", "jwks_uri", "credentials_client", "create_credentials")},
+            {"fields": ("jwks", "jwks_uri", "credentials_client", "create_credentials", "require_dpop")},
         ),
         ("Token exchange", {"fields": ("accepts_delegation_from",)}),
         ("State", {"fields": ("status", "is_active", "links", "created_at", "updated_at")}),

@@ -70,6 +70,7 @@ class AgentForm(forms.ModelForm):
             "jwks",
             "jwks_uri",
             "accepts_delegation_from",
+            "require_dpop",
         )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

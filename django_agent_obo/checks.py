@@ -203,6 +203,7 @@ def check_application_management(app_configs: Any = None, **kwargs: Any) -> list
 
 def register() -> None:
     from .client_secrets import check_client_secret_hasher
+    from .dpop_checks import check_dpop_settings
     from .resource.checks import check_resource_settings
 
     checks.register(check_settings, checks.Tags.security)
@@ -210,3 +211,4 @@ def register() -> None:
     checks.register(check_urls, checks.Tags.urls, checks.Tags.security)
     checks.register(check_application_management, checks.Tags.urls, checks.Tags.security)
     checks.register(check_client_secret_hasher, checks.Tags.security)
+    checks.register(check_dpop_settings, checks.Tags.security)

@@ -77,6 +77,22 @@ DEFAULTS: dict[str, Any] = {
     # the resource servers registered here, by their client_id, each with the audiences it
     # serves: {"rs-client-id": ["https://api.example.com/"]}. Everyone else gets {"active": false}.
     "INTROSPECTION_RESOURCE_SERVERS": {},
+    # DPoP (RFC 9449, docs/dpop.md): proofs at the token endpoint bind tokens to a key.
+    # DPOP_REQUIRED: every token request needs a proof (else per agent / per client, admin).
+    "DPOP_REQUIRED": False,
+    "DPOP_ALGORITHMS": ["ES256", "ES384", "EdDSA", "RS256", "PS256"],
+    # A proof's `iat` may be this old (plus CLOCK_SKEW_SECONDS); its jti is single-use as long.
+    "DPOP_PROOF_MAX_AGE_SECONDS": 60,
+    # Demand a server nonce (RFC 9449 §8): `use_dpop_nonce` and a `DPoP-Nonce` header. Nonces
+    # rotate every DPOP_NONCE_LIFETIME_SECONDS (the previous one still passes); an HMAC under
+    # DPOP_NONCE_SECRET (None: SECRET_KEY), so every process issues and accepts the same ones.
+    "DPOP_NONCE_REQUIRED": False,
+    "DPOP_NONCE_LIFETIME_SECONDS": 300,
+    "DPOP_NONCE_SECRET": None,
+    # Where used proof jti values are kept: "database" (all processes, pruned by
+    # prune_expired) or "cache" (DPOP_REPLAY_CACHE_ALIAS: share it between processes).
+    "DPOP_REPLAY_STORE": "database",
+    "DPOP_REPLAY_CACHE_ALIAS": "default",
     # Policy hooks a site overrides (see adapter.py).
     "ADAPTER": "django_agent_obo.adapter.DefaultAgentOBOAdapter",
     # --- resource server (django_agent_obo.resource; docs/resource-server-settings.md) ---
@@ -108,6 +124,20 @@ DEFAULTS: dict[str, Any] = {
     # `resource.accessed` audit rows for protected requests, for this fraction of them.
     "RS_AUDIT_ACCESS": False,
     "RS_AUDIT_SAMPLE_RATE": 1.0,
+    # DPoP at resource servers (RFC 9449 §7): `Authorization: DPoP` with a proof is accepted
+    # beside Bearer; RS_DPOP_REQUIRED refuses Bearer. A bound token is never accepted as Bearer.
+    "RS_DPOP_REQUIRED": False,
+    "RS_DPOP_ALGORITHMS": ["ES256", "ES384", "EdDSA", "RS256", "PS256"],
+    "RS_DPOP_PROOF_MAX_AGE_SECONDS": 60,
+    "RS_DPOP_NONCE_REQUIRED": False,
+    # Proof jti replay store: "cache" (RS_DPOP_REPLAY_CACHE_ALIAS; share it between
+    # processes, e.g. Redis) or "database".
+    "RS_DPOP_REPLAY_STORE": "cache",
+    "RS_DPOP_REPLAY_CACHE_ALIAS": "default",
+    # The URL clients see, behind a proxy that rewrites host or scheme: the proof's `htu`
+    # must be this origin (e.g. "https://api.example.com", optionally with a path prefix)
+    # followed by the request's path. None: the request's own absolute URL.
+    "RS_EXTERNAL_URL": None,
 }
 
 IMPORT_STRINGS = ("ADAPTER",)

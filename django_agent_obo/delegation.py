@@ -41,6 +41,7 @@ def bind_code(
     agent: Agent | None,
     duration_seconds: int | None,
     ip: str | None,
+    dpop_jkt: str = "",
 ) -> CodeBinding:
     """Record consent and what a new code is bound to (draft -02 §4.3).
 
@@ -70,6 +71,7 @@ def bind_code(
         agent_grant=grant,
         scope=" ".join(scopes),
         expires_at=now + timedelta(seconds=oauth2_settings.AUTHORIZATION_CODE_EXPIRE_SECONDS),
+        dpop_jkt=dpop_jkt,
     )
     audit.record(
         "code.issued", user=user, client_id=application.client_id, actor_chain=chain, scope=scopes, ip=ip

@@ -65,6 +65,19 @@ def read_header(token: str) -> Mapping[str, Any]:
     return header
 
 
+def embedded_key_header(token: str) -> Mapping[str, Any]:
+    """The JOSE header of a token whose key travels in its own ``jwk`` header by design
+    (a DPoP proof, RFC 9449 §4.2): ``jku``, ``x5u``, ``x5c`` and ``crit`` are still refused."""
+    segment, dot, _ = token.partition(".")
+    if not dot:
+        raise JWTRefused("malformed")
+    header = _parse_header(segment)
+    for name in FORBIDDEN_HEADERS:
+        if name in header and name != "jwk":
+            raise JWTRefused(f"header_{name}")
+    return header
+
+
 def unverified_claims(token: str) -> dict[str, Any]:
     """Claims read before verification, only to choose how to verify (e.g. by ``iss``):
     the payload is decoded, nothing is checked; :func:`decode` then parses the token

@@ -26,7 +26,7 @@ ACCESS_TOKEN_TYP = "at+jwt"  # RFC 9068 §2.1
 # RFC 9068 §5: a client's own token has a `sub` no user's can equal; users' subjects never start so.
 CLIENT_SUBJECT_PREFIX = "client:"
 RESERVED_CLAIMS = frozenset(
-    {"iss", "sub", "aud", "exp", "iat", "nbf", "jti", "client_id", "azp", "scope", "act", "auth_time"}
+    {"iss", "sub", "aud", "exp", "iat", "nbf", "jti", "client_id", "azp", "scope", "act", "auth_time", "cnf"}
 )
 
 
@@ -42,6 +42,7 @@ class TokenContext:
     actor_chain: list[str] = field(default_factory=list)
     audience: list[str] | None = None  # None: from RFC 8707 `resource` or the default
     max_expires_at: datetime | None = None
+    dpop_jkt: str | None = None  # RFC 9449 §6.1: the key the token is bound to (cnf.jkt)
 
 
 @dataclass
@@ -179,6 +180,8 @@ def build_claims(request: Any, context: TokenContext, now: int) -> dict[str, Any
     act = nest_act(context.actor_chain)
     if act is not None:
         claims["act"] = act
+    if context.dpop_jkt:
+        claims["cnf"] = {"jkt": context.dpop_jkt}
     for name, value in get_adapter().extra_claims(request).items():
         if name not in RESERVED_CLAIMS:
             claims[name] = value

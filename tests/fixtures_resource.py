@@ -98,14 +98,31 @@ def mint(
     return token
 
 
-def challenge(response: Any) -> tuple[str, dict[str, str]]:
-    """(scheme, params) of a ``WWW-Authenticate`` header, unescaping quoted-strings."""
+def challenges(response: Any) -> dict[str, dict[str, str]]:
+    """Every challenge of a ``WWW-Authenticate`` header (RFC 9110 §11.6.1: ``Bearer …, DPoP …``),
+    by scheme, its params with quoted-strings unescaped."""
     header = response["WWW-Authenticate"]
-    scheme, _, rest = header.partition(" ")
-    params = {
-        name: re.sub(r"\\(.)", r"\1", value)
-        for name, value in re.findall(r'([a-z_]+)="((?:[^"\\]|\\.)*)"', rest)
-    }
+    found: dict[str, dict[str, str]] = {}
+    pattern = re.compile(r'\s*([A-Za-z][A-Za-z0-9-]*)(?=\s|,|$)|\s*([a-z_]+)="((?:[^"\\]|\\.)*)"\s*,?')
+    position, scheme = 0, ""
+    while position < len(header):
+        match = pattern.match(header, position)
+        assert match is not None, header[position:]
+        if match.group(1):
+            scheme = match.group(1)
+            found[scheme] = {}
+        else:
+            found[scheme][match.group(2)] = re.sub(r"\\(.)", r"\1", match.group(3))
+        position = match.end()
+        while position < len(header) and header[position] in ", ":
+            position += 1
+    return found
+
+
+def challenge(response: Any) -> tuple[str, dict[str, str]]:
+    """(scheme, params) of the first challenge of ``WWW-Authenticate`` (the Bearer one where
+    DPoP is offered beside it)."""
+    scheme, params = next(iter(challenges(response).items()))
     return scheme, params
 
 

@@ -12,7 +12,7 @@ RUN = Path(__file__).resolve().parent.parent / "bench" / "run.py"
 RATIOS = re.compile(
     r"ratios: obo_exchange/plain_exchange=\d+\.\d\d rs_validate/pyjwt_decode=\d+\.\d\d "
     r"dot_bearer/rs_validate=\d+\.\d\d shipped_exchange/bench_exchange=\d+\.\d\d "
-    r"assertion_auth/secret_auth=\d+\.\d\d"
+    r"assertion_auth/secret_auth=\d+\.\d\d dpop_validate/rs_validate=\d+\.\d\d"
 )
 
 

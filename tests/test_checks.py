@@ -192,3 +192,14 @@ def test_the_client_secret_hasher_first_in_password_hashers_is_w016(settings):
         "django.contrib.auth.hashers.PBKDF2PasswordHasher",
     ]
     assert "agent_obo.W016" in ids()
+
+
+def test_symmetric_dpop_algorithms_and_unknown_dpop_replay_stores_fail(settings):
+    settings.AGENT_OBO = {
+        **settings.AGENT_OBO,
+        "DPOP_ALGORITHMS": ["ES256", "HS256"],
+        "RS_DPOP_ALGORITHMS": [],
+        "RS_DPOP_REPLAY_STORE": "memory",
+    }
+    ids = {message.id for message in run_checks()}
+    assert {"agent_obo.E180", "agent_obo.E181", "agent_obo.E182"} <= ids

@@ -122,7 +122,9 @@ def test_full_flow_over_real_http(server: Server) -> None:
     # 1. No token: the bare challenge pointing at the RFC 9728 metadata.
     reply = app.request("GET", "/api/whoami/")
     assert reply.status == 401
-    assert reply.headers["WWW-Authenticate"] == f'Bearer resource_metadata="{metadata_url}"'
+    assert reply.headers["WWW-Authenticate"] == (
+        f'Bearer resource_metadata="{metadata_url}", DPoP algs="ES256 ES384 EdDSA RS256 PS256"'
+    )
     resource = app.request("GET", "/.well-known/oauth-protected-resource").json()
     assert resource["resource"] == f"{server.issuer}/api/"
 

@@ -4,6 +4,7 @@ from .agents import Agent
 from .audit import AuditEvent
 from .client_keys import ClientKeySet
 from .consents import PendingConsent
+from .dpop import ClientDPoPPolicy
 from .grants import AgentGrant, CodeBinding, IssuedToken
 from .replay import UsedAssertion
 
@@ -11,6 +12,7 @@ __all__ = [
     "Agent",
     "AgentGrant",
     "AuditEvent",
+    "ClientDPoPPolicy",
     "ClientKeySet",
     "CodeBinding",
     "IssuedToken",

@@ -58,6 +58,9 @@ class Agent(models.Model):
         related_name="may_delegate_to",
         help_text="Agents whose tokens this agent may receive by token exchange (RFC 8693).",
     )
+    require_dpop = models.BooleanField(
+        default=False, help_text="Tokens for this agent must be bound to a key with DPoP (RFC 9449)."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -79,6 +79,9 @@ class CodeBinding(models.Model):
     scope = models.TextField()
     created_at = models.DateTimeField(auto_now_add=True)
     expires_at = models.DateTimeField(db_index=True)
+    dpop_jkt = models.CharField(
+        max_length=64, blank=True, help_text="RFC 9449 §10: the key the code must be redeemed with."
+    )
 
     def __str__(self) -> str:
         return f"code {self.code_hash[:12]}… for {self.agent or 'no actor'}"
@@ -123,6 +126,9 @@ class IssuedToken(models.Model):
     issued_at = models.DateTimeField()
     expires_at = models.DateTimeField(db_index=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+    dpop_jkt = models.CharField(
+        max_length=64, blank=True, help_text="RFC 9449 cnf.jkt: the key the token is bound to."
+    )
 
     class Meta:
         indexes = [

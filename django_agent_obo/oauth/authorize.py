@@ -20,7 +20,7 @@ from oauth2_provider.settings import oauth2_settings
 from oauth2_provider.views import AuthorizationView
 from oauthlib.oauth2.rfc6749.errors import CustomOAuth2Error
 
-from .. import audit
+from .. import audit, dpop
 from ..adapter import DelegationRefused, get_adapter
 from ..conf import agent_obo_settings
 from ..models import Agent, AuditEvent, PendingConsent
@@ -96,6 +96,13 @@ class AgentAuthorizationView(AuthorizationView):
                 raise DelegationRefused(
                     "invalid_request", "duplicate_parameter", f"Duplicate {name} parameter."
                 )
+        if len(request.GET.getlist("dpop_jkt")) > 1:
+            raise DelegationRefused("invalid_request", "duplicate_parameter", "Duplicate dpop_jkt parameter.")
+        if "dpop_jkt" in request.GET and not dpop.is_jkt(request.GET["dpop_jkt"]):
+            # RFC 9449 §10: the base64url SHA-256 JWK thumbprint of the client's DPoP key.
+            raise DelegationRefused(
+                "invalid_request", "dpop_jkt_malformed", "dpop_jkt is not a JWK thumbprint."
+            )
         pkce_s256_only = with_actor or oauth2_settings.COMPLIANT_BCP_RFC9700_PKCE_METHOD
         if pkce_s256_only and credentials.get("code_challenge_method") != "S256":
             raise DelegationRefused("invalid_request", "pkce_s256_required", "PKCE with S256 is required.")
@@ -109,6 +116,11 @@ class AgentAuthorizationView(AuthorizationView):
             raise _ConsentRequired
         credentials["agent_obo_actor_id"] = getattr(self, "consent_actor_id", None)
         credentials["agent_obo_duration"] = getattr(self, "consent_duration", None)
+        credentials["agent_obo_dpop_jkt"] = (
+            getattr(self, "consent_dpop_jkt", "")
+            if request.method == "POST"
+            else request.GET.get("dpop_jkt", "")
+        )
         return super().create_authorization_response(request, scopes, credentials, allow)
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
@@ -138,11 +150,13 @@ class AgentAuthorizationView(AuthorizationView):
         if stale:
             PendingConsent.objects.filter(pk__in=stale).delete()
         consent_id = secrets.token_urlsafe(18)
+        fields = {name: "" if initial.get(name) is None else str(initial[name]) for name in BOUND_FIELDS}
         PendingConsent.objects.create(
             consent_id=consent_id,
             user=user,
             actor_id=self.agent.actor_id if self.agent else "",
-            fields={name: "" if initial.get(name) is None else str(initial[name]) for name in BOUND_FIELDS},
+            # beside the displayed fields: what the page bound without showing (RFC 9449 §10)
+            fields={**fields, "dpop_jkt": self.request.GET.get("dpop_jkt", "")},
             created_at=now,
         )
         return consent_id
@@ -154,7 +168,8 @@ class AgentAuthorizationView(AuthorizationView):
             return None
         if entry.created_at < timezone.now() - _consent_ttl():
             return None
-        return {"actor_id": entry.actor_id or None, "fields": dict(entry.fields)}
+        fields = dict(entry.fields)
+        return {"actor_id": entry.actor_id or None, "dpop_jkt": fields.pop("dpop_jkt", ""), "fields": fields}
 
     # --- POST: the decision ---------------------------------------------------------------
 
@@ -209,6 +224,7 @@ class AgentAuthorizationView(AuthorizationView):
             return super().form_valid(form)
         self.consent_actor_id = entry["actor_id"]
         self.consent_duration = duration
+        self.consent_dpop_jkt = entry.get("dpop_jkt", "")
         with transaction.atomic():
             return super().form_valid(form)
 

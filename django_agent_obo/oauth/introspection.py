@@ -138,6 +138,8 @@ class AgentIntrospectTokenView(IntrospectTokenView):
         if claims.get("jti") != record.jti:
             return _answer({"active": False})
         data: dict[str, Any] = {"active": True, **claims, "token_type": "Bearer"}
+        if "cnf" in claims:  # RFC 9449 §6.2: the key the token is bound to, and its type
+            data["token_type"] = "DPoP"
         if record.user is not None:
             data["username"] = record.user.get_username()
         return _answer(data)

@@ -15,6 +15,7 @@ from oauth2_provider.views import OAuthServerMetadataView
 from .. import keys
 from ..actors import ACTOR_TOKEN_TYPES
 from ..client_assertions import AUTH_METHOD, signing_algorithms
+from ..conf import agent_obo_settings
 from ..tokens import issuer
 from .exchange import TOKEN_EXCHANGE
 
@@ -44,6 +45,7 @@ class AgentServerMetadataView(OAuthServerMetadataView):
             if methods is not None:  # RFC 8414 §2: private_key_jwt and its algorithms (RFC 7523 §2.2)
                 data[f"{endpoint}_auth_methods_supported"] = [*methods, AUTH_METHOD]
                 data[f"{endpoint}_auth_signing_alg_values_supported"] = signing_algorithms()
+        data["dpop_signing_alg_values_supported"] = list(agent_obo_settings.DPOP_ALGORITHMS)  # RFC 9449 §5.1
         out = JsonResponse(data)
         out["Access-Control-Allow-Origin"] = "*"
         return out

@@ -22,7 +22,7 @@ from .. import audit, delegation
 from ..conf import agent_obo_settings
 from ..models import AuditEvent
 from ..retry import atomic_with_retry
-from . import state, throttle, unstorable
+from . import dpop_binding, state, throttle, unstorable
 
 # Parameters that must not repeat: DOT hands oauthlib only the last of repeated values.
 SINGLE_VALUED_TOKEN = (
@@ -99,6 +99,8 @@ class AgentTokenView(TokenView):
         response, outcome = atomic_with_retry(attempt)
         outcome.refused = response.status_code >= 400
         wait = throttle.count_after(outcome)
+        if agent_obo_settings.DPOP_NONCE_REQUIRED and not response.has_header("DPoP-Nonce"):
+            response["DPoP-Nonce"] = dpop_binding.nonces().current()  # RFC 9449 §8.2: a fresh one
         if response.status_code >= 400:
             if wait is not None:
                 response = _error_json(

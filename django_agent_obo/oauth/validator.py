@@ -106,6 +106,7 @@ class AgentOBOValidator(CodeGrantHooks):
             agent=Agent.objects.get(actor_id=actor_id) if actor_id else None,
             duration_seconds=getattr(request, "agent_obo_duration", None),
             ip=audit.client_ip(request),
+            dpop_jkt=getattr(request, "agent_obo_dpop_jkt", None) or "",
         )
 
     def bind_actor_to_token_request(self, request: Any) -> None:
@@ -284,6 +285,7 @@ class AgentOBOValidator(CodeGrantHooks):
             audience=[claims["aud"]] if isinstance(claims["aud"], str) else claims["aud"],
             issued_at=timezone.now(),
             expires_at=expires,
+            dpop_jkt=context.dpop_jkt or "",
         )
         chain = context.actor_chain or ([context.agent.actor_id] if context.agent else [])
         event = {"refresh_token": "token.refreshed"}.get(request.grant_type, "token.issued")

@@ -7,12 +7,14 @@ from .challenges import challenge_response
 from .decorators import token_required
 from .middleware import AccessTokenMiddleware
 from .policy import Denied, Policy
+from .proof import DPoPTokenError, validate_request
 from .request import bearer_token, token_info
 from .validation import AccessTokenInfo, TokenError, validate_access_token
 
 __all__ = [
     "AccessTokenInfo",
     "AccessTokenMiddleware",
+    "DPoPTokenError",
     "Denied",
     "Policy",
     "TokenError",
@@ -21,4 +23,5 @@ __all__ = [
     "token_info",
     "token_required",
     "validate_access_token",
+    "validate_request",
 ]

@@ -19,6 +19,7 @@ from typing import Any
 from django.http import HttpRequest, JsonResponse
 
 from ..conf import agent_obo_settings
+from ..dpop import server_nonces
 from .policy import Denied
 from .validation import TokenError
 
@@ -83,6 +84,38 @@ def bearer_challenge(request: HttpRequest, failure: Failure) -> str | None:
     return "Bearer " + ", ".join(f'{name}="{quote(value)}"' for name, value in params)
 
 
+def dpop_challenge(request: HttpRequest, failure: Failure) -> str:
+    """The ``DPoP`` challenge (RFC 9449 §7.1): the error when it is ours to report, and the
+    proof algorithms this resource accepts."""
+    params: list[tuple[str, str]] = []
+    if failure is not None:
+        params = [("error", failure.error), ("error_description", failure.description)]
+        if isinstance(failure, Denied) and failure.scope:
+            params += [("scope", " ".join(failure.scope)), ("required_scope", " ".join(failure.scope))]
+    params.append(("algs", " ".join(agent_obo_settings.RS_DPOP_ALGORITHMS)))
+    if agent_obo_settings.RS_DPOP_REQUIRED:
+        url = resource_metadata_url(request)
+        if url:
+            params.append(("resource_metadata", url))
+    return "DPoP " + ", ".join(f'{name}="{quote(value)}"' for name, value in params)
+
+
+def www_authenticate(request: HttpRequest, failure: Failure, *, proven: bool | None = None) -> str | None:
+    """``Bearer`` and ``DPoP`` challenges side by side (RFC 9449 §7.1), the error in the one
+    the client used (a DPoP refusal, or a scope denial of a proven token); ``DPoP`` alone
+    with ``RS_DPOP_REQUIRED``; None for actor-policy denials."""
+    if proven is None:
+        proven = bool(getattr(getattr(request, "auth", None), "proven", False))
+    in_dpop = getattr(failure, "scheme", None) == "DPoP" or (isinstance(failure, Denied) and proven)
+    bearer = bearer_challenge(request, None if in_dpop else failure)
+    if isinstance(failure, Denied) and failure.error != "insufficient_scope":
+        return None
+    proof_challenge = dpop_challenge(request, failure if in_dpop else None)
+    if agent_obo_settings.RS_DPOP_REQUIRED:
+        return proof_challenge
+    return f"{bearer}, {proof_challenge}"
+
+
 def error_body(failure: Failure) -> dict[str, Any]:
     if failure is None:
         return {"error_description": NO_TOKEN_DESCRIPTION}
@@ -92,11 +125,14 @@ def error_body(failure: Failure) -> dict[str, Any]:
     return body
 
 
-def challenge_response(request: HttpRequest, failure: Failure) -> JsonResponse:
-    """The complete RFC 6750 answer: status, challenge header, JSON body, no caching."""
+def challenge_response(request: HttpRequest, failure: Failure, *, proven: bool | None = None) -> JsonResponse:
+    """The complete RFC 6750 answer: status, challenge header, JSON body, no caching
+    (``proven``: the refused token came with its DPoP proof, see :func:`www_authenticate`)."""
     response = JsonResponse(error_body(failure), status=status_of(failure))
-    challenge = bearer_challenge(request, failure)
+    challenge = www_authenticate(request, failure, proven=proven)
     if challenge is not None:
         response["WWW-Authenticate"] = challenge
+    if getattr(failure, "use_nonce", False):
+        response["DPoP-Nonce"] = server_nonces("rs").current()  # RFC 9449 §9
     response["Cache-Control"] = "no-store"
     return response

@@ -2,7 +2,7 @@
 
     @token_required("calendar.read")
     def events(request):
-        info = request.auth  # AccessTokenInfo: sub, client_id, actor, actor_chain, scopes
+        info = request.auth  # AccessTokenInfo: sub, client_id, actor, actor_chain, scopes, proven
 
 Options are those of :class:`~django_agent_obo.resource.policy.Policy`. Refusals answer
 per RFC 6750 (see ``challenges``). The view is CSRF-exempt: it only ever authenticates
@@ -18,6 +18,8 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
+from ..conf import agent_obo_settings
+from ..dpop import server_nonces
 from .challenges import RequestError, challenge_response
 from .policy import ActorRule, Denied, Policy
 from .request import attach, audit_access, authenticate
@@ -35,7 +37,7 @@ def guard(request: HttpRequest, policy: Policy) -> HttpResponse | None:
             policy.check(info)
     except (TokenError, RequestError, Denied) as failure:
         audit_access(request, info, failure, policy.scopes)
-        return challenge_response(request, failure)
+        return challenge_response(request, failure, proven=info.proven if info is not None else None)
     if info is None:
         audit_access(request, None, None)
         return challenge_response(request, None)
@@ -63,7 +65,10 @@ def token_required(
             refusal = guard(request, policy)
             if refusal is not None:
                 return refusal
-            return view(request, *args, **kwargs)
+            response = view(request, *args, **kwargs)
+            if agent_obo_settings.RS_DPOP_NONCE_REQUIRED and not response.has_header("DPoP-Nonce"):
+                response["DPoP-Nonce"] = server_nonces("rs").current()  # RFC 9449 §9: the next one
+            return response
 
         return csrf_exempt(wrapped)
 

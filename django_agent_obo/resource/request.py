@@ -13,7 +13,8 @@ from .. import audit
 from ..conf import agent_obo_settings
 from ..models import AuditEvent
 from .challenges import Failure, RequestError
-from .validation import AccessTokenInfo, TokenError, validate_access_token
+from .proof import validate_request
+from .validation import AccessTokenInfo, TokenError
 
 RESULT_ATTR = "_agent_obo_token_result"
 
@@ -44,8 +45,7 @@ def authenticate(request: HttpRequest) -> AccessTokenInfo | None:
     remembered: tuple[AccessTokenInfo | None, Exception | None] | None = getattr(request, RESULT_ATTR, None)
     if remembered is None:
         try:
-            token = bearer_token(request)
-            remembered = (validate_access_token(token) if token is not None else None, None)
+            remembered = (validate_request(request), None)  # Bearer, or DPoP with its proof
         except (TokenError, RequestError) as exc:
             remembered = (None, exc)
         setattr(request, RESULT_ATTR, remembered)

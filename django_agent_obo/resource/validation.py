@@ -73,6 +73,14 @@ class AccessTokenInfo:
     audience: tuple[str, ...]
     expires_at: int
     status: revocation.TokenStatus | None = field(default=None, repr=False)
+    proven: bool = False  # RFC 9449 §7: presented as DPoP with a valid proof of its key
+
+    @property
+    def dpop_jkt(self) -> str | None:
+        """The key the token is bound to (``cnf.jkt``, RFC 9449 §6.1), or None for a bearer token."""
+        cnf = self.claims.get("cnf")
+        jkt = cnf.get("jkt") if isinstance(cnf, Mapping) else None
+        return jkt if isinstance(jkt, str) else None
 
     @property
     def scope(self) -> str:

@@ -9,7 +9,7 @@ from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.request import Request
 
-from ...resource.challenges import Failure, RequestError, bearer_challenge, error_body
+from ...resource.challenges import Failure, RequestError, error_body, www_authenticate
 from ...resource.request import RESULT_ATTR, audit_access, authenticate
 from ...resource.validation import AccessTokenInfo, TokenError
 
@@ -28,8 +28,9 @@ class AgentOBOAuthentication(BaseAuthentication):
 
     ``request.user`` is the token's user, looked up only when used (``AnonymousUser`` for
     an agent's or a client's own token); ``request.auth`` carries ``sub``, ``client_id``,
-    ``actor``, ``actor_chain``, ``scopes``. List it first: DRF takes the 401 challenge from
-    the first authentication class.
+    ``actor``, ``actor_chain``, ``scopes``, and ``proven`` for a DPoP token with its proof
+    (RFC 9449 §7; ``Authorization: DPoP`` is accepted as well as ``Bearer``). List it first:
+    DRF takes the 401 challenge from the first authentication class.
     """
 
     def authenticate(self, request: Request) -> tuple[Any, AccessTokenInfo] | None:
@@ -39,7 +40,7 @@ class AgentOBOAuthentication(BaseAuthentication):
         except RequestError as exc:
             audit_access(django_request, None, exc)
             malformed = MalformedAuthorization(detail=error_body(exc), code=exc.error)
-            malformed.auth_header = bearer_challenge(django_request, exc)
+            malformed.auth_header = www_authenticate(django_request, exc)
             raise malformed from exc
         except TokenError as exc:
             audit_access(django_request, None, exc)
@@ -50,7 +51,7 @@ class AgentOBOAuthentication(BaseAuthentication):
         return SimpleLazyObject(lambda: info.user), info
 
     def authenticate_header(self, request: Request) -> str:
-        challenge = bearer_challenge(request._request, remembered_failure(request))
+        challenge = www_authenticate(request._request, remembered_failure(request))
         return challenge or "Bearer"
 
 

@@ -15,7 +15,9 @@ from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from ...resource.challenges import bearer_challenge, error_body
+from ...dpop import server_nonces
+from ...resource.challenges import error_body, www_authenticate
+from .authentication import remembered_failure
 from .permissions import DENIAL_ATTR
 
 
@@ -27,7 +29,10 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     denial = getattr(request._request, DENIAL_ATTR, None)
     if isinstance(exc, exceptions.PermissionDenied) and denial is not None:
         response.data = error_body(denial)
-        challenge = bearer_challenge(request._request, denial)
+        proven = bool(getattr(request.auth, "proven", False))
+        challenge = www_authenticate(request._request, denial, proven=proven)
         if challenge:
             response["WWW-Authenticate"] = challenge
+    if getattr(remembered_failure(request), "use_nonce", False):
+        response["DPoP-Nonce"] = server_nonces("rs").current()  # RFC 9449 §9
     return response

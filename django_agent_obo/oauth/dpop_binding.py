@@ -1,0 +1,137 @@
+"""DPoP at the token endpoint (RFC 9449 §5): the proof, what it must match, what it binds.
+
+:func:`bind_dpop_proof` runs after every grant's own checks (code, client credentials,
+refresh, token exchange, and any grant registered later, see ``server.py``), when the
+token's :class:`~django_agent_obo.tokens.TokenContext` is known:
+
+* a ``DPoP`` header is verified (§4.3) for ``POST`` to the token endpoint under ``ISSUER``;
+* the proof's key must be the one the request is already bound to: the code's
+  ``dpop_jkt`` (§10), a public client's refresh token (§5), a DPoP-bound subject token
+  of a token exchange;
+* a proof is required by ``DPOP_REQUIRED``, the client's policy or the agent's;
+* the new access token is bound to the proof's key: ``cnf.jkt`` and ``token_type: DPoP``.
+
+Refusals are ``invalid_dpop_proof`` (or ``use_dpop_nonce`` with a ``DPoP-Nonce`` header,
+§8), 400, with the reason in the audit row.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.urls import reverse
+from oauthlib.oauth2.rfc6749 import errors
+
+from .. import dpop
+from ..conf import agent_obo_settings
+from ..models import ClientDPoPPolicy, IssuedToken
+from ..tokens import TokenContext, issuer
+from .validator import refuse
+
+HEADER = "HTTP_DPOP"
+
+
+class InvalidDPoPProofError(errors.OAuth2Error):
+    """RFC 9449 §5.1 / §12.2."""
+
+    error = "invalid_dpop_proof"
+    status_code = 400
+
+
+class UseDPoPNonceError(errors.OAuth2Error):
+    """RFC 9449 §8: retry with the nonce of the ``DPoP-Nonce`` header."""
+
+    error = "use_dpop_nonce"
+    status_code = 400
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"DPoP-Nonce": nonces().current(), "Cache-Control": "no-store"}
+
+
+def nonces() -> dpop.Nonces:
+    """The authorization server's nonces (the same in every process)."""
+    return dpop.server_nonces("as")
+
+
+def token_endpoint_url() -> str:
+    """``htu`` of a token request: the token endpoint under ``ISSUER`` (the URL clients use,
+    whatever a proxy in front of this process rewrites)."""
+    return issuer() + reverse("oauth2_provider:token")
+
+
+def verify_request_proof(request: Any) -> dpop.Proof | None:
+    """The verified proof of this token request, None without a ``DPoP`` header."""
+    headers = getattr(request, "headers", None) or {}
+    value = headers.get(HEADER)
+    if value is None:
+        return None
+    try:
+        return dpop.verify_proof(
+            str(value),
+            method="POST",
+            urls=[token_endpoint_url()],
+            algorithms=agent_obo_settings.DPOP_ALGORITHMS,
+            max_age=int(agent_obo_settings.DPOP_PROOF_MAX_AGE_SECONDS),
+            leeway=int(agent_obo_settings.CLOCK_SKEW_SECONDS),
+            nonces=nonces() if agent_obo_settings.DPOP_NONCE_REQUIRED else None,
+            consume=dpop.consume_jti(
+                agent_obo_settings.DPOP_REPLAY_STORE, agent_obo_settings.DPOP_REPLAY_CACHE_ALIAS, "as"
+            ),
+        )
+    except dpop.ProofError as exc:
+        error_class = UseDPoPNonceError if exc.use_nonce else InvalidDPoPProofError
+        refuse(error_class, exc.reason, exc.description, request)
+
+
+def _refresh_origin(request: Any) -> IssuedToken | None:
+    refresh = getattr(request, "refresh_token_instance", None)
+    origin = getattr(request, "agent_obo_refresh_origin", None)
+    if refresh is None:
+        return None
+    if origin is None or origin.refresh_token_id != refresh.pk:
+        origin = IssuedToken.objects.filter(refresh_token=refresh).first()
+    return origin
+
+
+def bound_key(request: Any, context: TokenContext) -> str:
+    """The thumbprint the proof must have, or "" when the request is not bound yet."""
+    if context.parent is not None:  # token exchange: the subject token's key
+        return context.parent.dpop_jkt
+    if request.grant_type == "authorization_code" and context.code_binding is not None:
+        return context.code_binding.dpop_jkt
+    client = request.client
+    if request.grant_type == "refresh_token" and client.client_type == client.CLIENT_PUBLIC:
+        origin = _refresh_origin(request)
+        return origin.dpop_jkt if origin is not None else ""
+    return ""
+
+
+def dpop_required(request: Any, context: TokenContext) -> bool:
+    """Site-wide default, then the client's policy, then the agent's."""
+    if agent_obo_settings.DPOP_REQUIRED or (context.agent is not None and context.agent.require_dpop):
+        return True
+    client_pk = getattr(request.client, "pk", None)
+    if client_pk is None:
+        return False
+    return ClientDPoPPolicy.objects.filter(application_id=client_pk, require_dpop=True).exists()
+
+
+def bind_dpop_proof(request: Any) -> None:
+    """Post-token hook of every grant: verify, match, require, bind (see the module)."""
+    proof = verify_request_proof(request)
+    context: TokenContext | None = getattr(request, "agent_obo_context", None)
+    if context is None:
+        kind = IssuedToken.KIND_USER if request.user else IssuedToken.KIND_CLIENT
+        context = request.agent_obo_context = TokenContext(kind=kind)
+    bound = bound_key(request, context)
+    if bound and proof is None:
+        refuse(InvalidDPoPProofError, "dpop_missing", dpop.DESCRIPTIONS["dpop_missing"], request)
+    if bound and proof is not None and proof.jkt != bound:
+        refuse(InvalidDPoPProofError, "dpop_key_mismatch", dpop.DESCRIPTIONS["dpop_key_mismatch"], request)
+    if proof is None:
+        if dpop_required(request, context):
+            refuse(InvalidDPoPProofError, "dpop_required", dpop.DESCRIPTIONS["dpop_required"], request)
+        return
+    context.dpop_jkt = proof.jkt
+    request.extra_credentials = {**(request.extra_credentials or {}), "token_type": dpop.TOKEN_TYPE}
