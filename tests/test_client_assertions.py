@@ -270,9 +270,11 @@ def test_a_repeated_assertion_parameter_is_refused(agent):
 
 
 def test_nul_bytes_in_the_assertion_are_refused_cleanly(agent):
+    """A control character is refused before any client lookup, as in every parameter (#12)."""
     response = actor_token_by_assertion("eyJhbGciOiJFUzI1NiJ9\x00.x.y")
-    assert response.status_code == 401
-    assert refusal_reason() == "client_assertion_malformed"
+    assert response.status_code == 400
+    assert response.json()["error"] == "invalid_request"
+    assert refusal_reason() == "parameter_control_character"
 
 
 @pytest.mark.parametrize("url", [INTROSPECT_URL, REVOKE_URL])

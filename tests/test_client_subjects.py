@@ -96,11 +96,13 @@ def test_dots_createapplication_still_works():
         "confidential",
         "client-credentials",
         "--client-id=made-by-command",
-        "--client-secret=command-secret",
+        "--client-secret=command-secret-long-and-random-0123456789abcdef",
         "--name=Command app",
         verbosity=0,
     )
     app = App(
-        get_application_model().objects.get(client_id="made-by-command"), "made-by-command", "command-secret"
+        get_application_model().objects.get(client_id="made-by-command"),
+        "made-by-command",
+        "command-secret-long-and-random-0123456789abcdef",
     )
     assert decode_unverified(_client_credentials(app))["sub"] == "client:made-by-command"
