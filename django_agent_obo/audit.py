@@ -28,6 +28,9 @@ EVENTS = frozenset(
         "agent.disabled",
         "agent.enabled",
         "resource.accessed",
+        "backchannel.requested",
+        "backchannel.approved",
+        "backchannel.denied",
     }
 )
 

@@ -40,6 +40,7 @@ class TokenContext:
     actor_chain: list[str] = field(default_factory=list)
     audience: list[str] | None = None  # None: from RFC 8707 `resource` or the default
     max_expires_at: datetime | None = None
+    authorization_details: list[dict[str, Any]] | None = None  # RFC 9396 §7, as approved
 
 
 @dataclass
@@ -153,6 +154,8 @@ def build_claims(request: Any, context: TokenContext, now: int) -> dict[str, Any
     act = nest_act(context.actor_chain)
     if act is not None:
         claims["act"] = act
+    if context.authorization_details:
+        claims["authorization_details"] = context.authorization_details
     for name, value in get_adapter().extra_claims(request).items():
         if name not in RESERVED_CLAIMS:
             claims[name] = value

@@ -13,6 +13,7 @@ from oauth2_provider import urls as dot_urls
 from oauth2_provider import views as dot_views
 
 from .oauth.authorize import AgentAuthorizationView
+from .oauth.bc_authorize import BackchannelAuthenticationView
 from .oauth.introspection import AgentIntrospectTokenView
 from .oauth.metadata import AgentServerMetadataView, JwksView
 from .oauth.token import AgentTokenView
@@ -25,6 +26,7 @@ oauth2_urlpatterns = [
     path("revoke_token/", dot_views.RevokeTokenView.as_view(), name="revoke-token"),
     path("introspect/", AgentIntrospectTokenView.as_view(), name="introspect"),
     path("jwks/", JwksView.as_view(), name="jwks"),
+    path("bc-authorize/", BackchannelAuthenticationView.as_view(), name="bc-authorize"),
 ]
 
 metadata_urlpatterns = [

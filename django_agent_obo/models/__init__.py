@@ -2,7 +2,17 @@
 
 from .agents import Agent
 from .audit import AuditEvent
+from .backchannel import BackchannelClient, BackchannelRequest
 from .grants import AgentGrant, CodeBinding, IssuedToken
 from .replay import UsedAssertion
 
-__all__ = ["Agent", "AgentGrant", "AuditEvent", "CodeBinding", "IssuedToken", "UsedAssertion"]
+__all__ = [
+    "Agent",
+    "AgentGrant",
+    "AuditEvent",
+    "BackchannelClient",
+    "BackchannelRequest",
+    "CodeBinding",
+    "IssuedToken",
+    "UsedAssertion",
+]

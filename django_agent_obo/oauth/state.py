@@ -22,6 +22,7 @@ class TokenRequestState:
     reused_binding: Any = None
     reused_refresh_family: Any = None  # a refresh token family DOT revoked (RFC 9700 §4.14.2)
     access_token: Any = None  # DOT's row of the access token issued, for ``app_authorized``
+    keep_writes: bool = False  # commit this refusal's writes (a CIBA poll's time stamp)
 
 
 current: ContextVar[TokenRequestState | None] = ContextVar("agent_obo_token_request", default=None)
