@@ -22,6 +22,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 
 from . import delegation, timeline
+from .admin_backchannel import BackchannelClientAdmin  # noqa: F401  (registers the CIBA screens)
 from .admin_filters import (
     ActorFilter,
     AgentStatusFilter,

@@ -50,7 +50,7 @@ class CibaGrant(GrantTypeBase):
         token = token_handler.create_token(request, refresh_token=True)
         if oauth2_settings.OIDC_ENABLED and "openid" in request.scopes:
             request.response_type = None  # CIBA §10.1.1: an ID token, as for a code
-            token = OpenIDGrantTypeBase.add_id_token(self, token, token_handler, request)  # type: ignore[arg-type]
+            token = OpenIDGrantTypeBase.add_id_token(self, token, token_handler, request)
         self.request_validator.save_token(token, request)
         return headers, json.dumps(token), 200
 
@@ -86,8 +86,8 @@ class CibaGrant(GrantTypeBase):
         self.request_validator.prove_actor(request, row.agent)
         grant = row.agent_grant
         reason = grant.dead_reason() if grant is not None else "grant_missing"
-        if reason is not None:
-            refuse(errors.InvalidGrantError, reason, "The delegation has ended.", request)
+        if grant is None or reason is not None:
+            refuse(errors.InvalidGrantError, reason or "grant_missing", "The delegation has ended.", request)
         request.agent_obo_context = TokenContext(
             kind=IssuedToken.KIND_DELEGATED,
             agent=row.agent,

@@ -67,11 +67,12 @@ class BackchannelRequestsView(LoginRequiredMixin, View):
 
     def get(self, request: HttpRequest) -> HttpResponse:
         now = timezone.now()
+        owner: Any = request.user  # signed in: LoginRequiredMixin
         words = scope_words()
         adapter = get_adapter()
         pending = (
             BackchannelRequest.objects.filter(
-                user_id=request.user.pk, status=BackchannelRequest.PENDING, expires_at__gt=now
+                user_id=owner.pk, status=BackchannelRequest.PENDING, expires_at__gt=now
             )
             .select_related("agent", "application")
             .order_by("expires_at", "pk")
@@ -100,7 +101,8 @@ class DecideBackchannelRequestView(LoginRequiredMixin, View):
 
     def post(self, request: HttpRequest, pk: int) -> HttpResponse:
         target = reverse("agent_obo_selfservice:backchannel-requests")
-        if not BackchannelRequest.objects.filter(pk=pk, user_id=request.user.pk).exists():
+        owner: Any = request.user
+        if not BackchannelRequest.objects.filter(pk=pk, user_id=owner.pk).exists():
             raise Http404
         allow = bool(request.POST.get("allow"))
         try:
