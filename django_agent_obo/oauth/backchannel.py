@@ -40,6 +40,8 @@ class CibaGrant(GrantTypeBase):
     """The token request of CIBA poll and ping modes (§10.1). A refresh token is issued as for
     a code; its refresh keeps ``act`` and re-proves the agent (the refresh grant's rules)."""
 
+    id_token_hash = OpenIDGrantTypeBase.id_token_hash  # used by add_id_token (at_hash)
+
     def create_token_response(self, request: Any, token_handler: Any) -> tuple[dict[str, str], str, int]:
         headers = self._get_default_headers()
         try:
