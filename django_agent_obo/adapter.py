@@ -93,6 +93,44 @@ class DefaultAgentOBOAdapter:
             if method.upper() != "DELETE"
             else "Deleted some of your data"
         )
+    # --- asynchronous approval (OpenID CIBA Core 1.0) ----------------------------------------
+
+    def may_use_backchannel(self, application: Model) -> bool:
+        """Whether a client may send backchannel authentication requests (CIBA §7).
+        Default: every confidential client (it has authenticated by the time this is asked)."""
+        return bool(getattr(application, "client_type", None) == "confidential")
+
+    def resolve_login_hint(self, login_hint: str, application: Model) -> Any:
+        """The active user a CIBA ``login_hint`` names (CIBA §7.1), or None (``unknown_user_id``).
+
+        Default: the username, else an e-mail address that exactly one active user has.
+        """
+        from django.contrib.auth import get_user_model
+
+        User = get_user_model()
+        user = User._default_manager.filter(**{User.USERNAME_FIELD: login_hint}).first()
+        if user is None and "@" in login_hint:
+            email_field = User.get_email_field_name()
+            matches = list(User._default_manager.filter(**{f"{email_field}__iexact": login_hint})[:2])
+            user = matches[0] if len(matches) == 1 else None
+        if user is None or not getattr(user, "is_active", True):
+            return None
+        return user
+
+    def notify_backchannel_request(self, backchannel_request: Any, approve_url: str) -> None:
+        """Tell the user a request waits for a decision. Default: an e-mail through Django's
+        mail backend to the user's address (the badge on ``/agents/`` needs nothing here)."""
+        from django.core.mail import send_mail
+
+        address = getattr(backchannel_request.user, backchannel_request.user.get_email_field_name(), "")
+        if not address:
+            return
+        who = backchannel_request.agent.name if backchannel_request.agent else backchannel_request.application
+        lines = [f"{who} asks for your approval."]
+        if backchannel_request.binding_message:
+            lines.append(f"It says: {backchannel_request.binding_message}")
+        lines.append(f"Approve or deny it at {approve_url}")
+        send_mail("An agent asks for your approval", "\n\n".join(lines), None, [address], fail_silently=True)
 
 
 def get_adapter() -> DefaultAgentOBOAdapter:

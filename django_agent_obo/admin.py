@@ -24,6 +24,7 @@ from django.utils.html import format_html
 from . import delegation, timeline
 from .admin_client_keys import ClientKeySetAdmin  # noqa: F401  registers the client key screen
 from .admin_dpop import ClientDPoPPolicyAdmin  # noqa: F401  registers the client DPoP policy screen
+from .admin_backchannel import BackchannelClientAdmin  # noqa: F401  (registers the CIBA screens)
 from .admin_filters import (
     ActorFilter,
     AgentStatusFilter,

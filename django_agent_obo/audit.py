@@ -29,6 +29,9 @@ EVENTS = frozenset(
         "agent.enabled",
         "resource.accessed",
         "client.refused",
+        "backchannel.requested",
+        "backchannel.approved",
+        "backchannel.denied",
     }
 )
 

@@ -93,6 +93,14 @@ DEFAULTS: dict[str, Any] = {
     # prune_expired) or "cache" (DPOP_REPLAY_CACHE_ALIAS: share it between processes).
     "DPOP_REPLAY_STORE": "database",
     "DPOP_REPLAY_CACHE_ALIAS": "default",
+    # Asynchronous approval (OpenID CIBA, /o/bc-authorize/): a request's lifetime when the
+    # client sends no `requested_expiry`, the longest one honoured, the polling interval, the
+    # most pending requests per user, and the timeout of a ping to the client.
+    "BACKCHANNEL_EXPIRES_IN_SECONDS": 300,
+    "BACKCHANNEL_MAX_EXPIRES_IN_SECONDS": 900,
+    "BACKCHANNEL_INTERVAL_SECONDS": 5,
+    "BACKCHANNEL_MAX_PENDING_PER_USER": 20,
+    "BACKCHANNEL_NOTIFICATION_TIMEOUT_SECONDS": 3,
     # Policy hooks a site overrides (see adapter.py).
     "ADAPTER": "django_agent_obo.adapter.DefaultAgentOBOAdapter",
     # --- resource server (django_agent_obo.resource; docs/resource-server-settings.md) ---

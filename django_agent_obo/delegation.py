@@ -114,6 +114,16 @@ def _standing_grant(
     raise RuntimeError("could not settle the standing grant")
 
 
+def grant_standing(
+    *, user: Any, agent: Agent, application: Any, scopes: list[str], duration_seconds: int | None
+) -> AgentGrant:
+    """The user's standing grant for an approved backchannel request (CIBA), made as consent
+    makes it: created, or widened and renewed. Call it in the transaction of the approval."""
+    now = timezone.now()
+    expires_at = now + timedelta(seconds=duration_seconds) if duration_seconds else None
+    return _standing_grant(user, agent, application, scopes, expires_at, now)
+
+
 class CodeReused(Exception):
     """The code was already redeemed: RFC 6749 §4.1.2 says refuse and revoke its tokens."""
 

@@ -43,6 +43,7 @@ class TokenContext:
     audience: list[str] | None = None  # None: from RFC 8707 `resource` or the default
     max_expires_at: datetime | None = None
     dpop_jkt: str | None = None  # RFC 9449 §6.1: the key the token is bound to (cnf.jkt)
+    authorization_details: list[dict[str, Any]] | None = None  # RFC 9396 §7, as approved
 
 
 @dataclass
@@ -182,6 +183,8 @@ def build_claims(request: Any, context: TokenContext, now: int) -> dict[str, Any
         claims["act"] = act
     if context.dpop_jkt:
         claims["cnf"] = {"jkt": context.dpop_jkt}
+    if context.authorization_details:
+        claims["authorization_details"] = context.authorization_details
     for name, value in get_adapter().extra_claims(request).items():
         if name not in RESERVED_CLAIMS:
             claims[name] = value

@@ -15,6 +15,7 @@ from oauth2_provider import views as dot_views
 
 from .application_management import staff_only_management
 from .oauth.authorize import AgentAuthorizationView
+from .oauth.bc_authorize import BackchannelAuthenticationView
 from .oauth.introspection import AgentIntrospectTokenView
 from .oauth.metadata import AgentServerMetadataView, JwksView
 from .oauth.revocation import AgentRevokeTokenView
@@ -28,6 +29,7 @@ oauth2_urlpatterns = [
     path("revoke_token/", AgentRevokeTokenView.as_view(), name="revoke-token"),
     path("introspect/", AgentIntrospectTokenView.as_view(), name="introspect"),
     path("jwks/", JwksView.as_view(), name="jwks"),
+    path("bc-authorize/", BackchannelAuthenticationView.as_view(), name="bc-authorize"),
 ]
 
 metadata_urlpatterns = [

@@ -26,7 +26,7 @@ def run_demo() -> str:
 
 def test_demo_tells_the_whole_story():
     output = run_demo()
-    assert "All 12 steps behaved as the draft says." in output
+    assert "All 17 steps behaved as the draft says." in output
     assert 'WWW-Authenticate: Bearer resource_metadata="' in output
     assert "requested_actor=agent%3Ademo-calendar-assistant" in output
     assert "code_challenge_method=S256" in output
@@ -34,14 +34,14 @@ def test_demo_tells_the_whole_story():
     assert '"actor": "agent:demo-calendar-assistant"' in output
     assert 'error="insufficient_scope"' in output
     assert 'error="invalid_token"' in output
-    grant = AgentGrant.objects.get(agent__actor_id="agent:demo-calendar-assistant")
+    grant = AgentGrant.objects.filter(agent__actor_id="agent:demo-calendar-assistant").earliest("created_at")
     assert grant.revoke_reason == "user_revoked"
     assert AuditEvent.objects.filter(event="grant.revoked", user__username="demo").exists()
 
 
 def test_demo_can_run_again_on_the_same_database():
     run_demo()
-    assert "All 12 steps" in run_demo()
+    assert "All 17 steps" in run_demo()
     assert Agent.objects.filter(actor_id="agent:demo-calendar-assistant").count() == 1
     assert AgentGrant.objects.filter(revoked_at__isnull=True).count() == 0
 
@@ -49,7 +49,7 @@ def test_demo_can_run_again_on_the_same_database():
 def test_demo_reenables_a_disabled_demo_agent():
     run_demo()
     Agent.objects.filter(actor_id="agent:demo-calendar-assistant").update(is_active=False)
-    assert "All 12 steps" in run_demo()
+    assert "All 17 steps" in run_demo()
 
 
 def test_demo_names_the_step_that_failed(settings):
@@ -85,7 +85,7 @@ def test_make_demo_commands_exit_zero_on_a_fresh_database(tmp_path):
             timeout=300,
         )
         assert done.returncode == 0, done.stdout + done.stderr
-    assert "All 12 steps behaved as the draft says." in done.stdout
+    assert "All 17 steps behaved as the draft says." in done.stdout
 
 
 def test_demo_before_migrate_says_run_migrate_first(tmp_path):

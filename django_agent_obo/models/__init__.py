@@ -5,6 +5,7 @@ from .audit import AuditEvent
 from .client_keys import ClientKeySet
 from .consents import PendingConsent
 from .dpop import ClientDPoPPolicy
+from .backchannel import BackchannelClient, BackchannelRequest
 from .grants import AgentGrant, CodeBinding, IssuedToken
 from .replay import UsedAssertion
 
@@ -17,5 +18,7 @@ __all__ = [
     "CodeBinding",
     "IssuedToken",
     "PendingConsent",
+    "BackchannelClient",
+    "BackchannelRequest",
     "UsedAssertion",
 ]

@@ -17,6 +17,7 @@ from ..actors import ACTOR_TOKEN_TYPES
 from ..client_assertions import AUTH_METHOD, signing_algorithms
 from ..conf import agent_obo_settings
 from ..tokens import issuer
+from .backchannel import CIBA
 from .exchange import TOKEN_EXCHANGE
 
 
@@ -36,6 +37,14 @@ class AgentServerMetadataView(OAuthServerMetadataView):
         data["actor_token_types_supported"] = list(ACTOR_TOKEN_TYPES)
         if TOKEN_EXCHANGE not in data["grant_types_supported"]:
             data["grant_types_supported"].append(TOKEN_EXCHANGE)
+        # OpenID CIBA Core 1.0 §4: the backchannel endpoint, its delivery modes, its grant.
+        backchannel_endpoint = self._get_endpoint_url(request, "bc-authorize")
+        if backchannel_endpoint:
+            data["backchannel_authentication_endpoint"] = backchannel_endpoint
+            data["backchannel_token_delivery_modes_supported"] = ["poll", "ping"]
+            data["backchannel_user_code_parameter_supported"] = False
+            if CIBA not in data["grant_types_supported"]:
+                data["grant_types_supported"].append(CIBA)
         data["authorization_response_iss_parameter_supported"] = bool(
             oauth2_settings.COMPLIANT_BCP_RFC9700_AUTHZ_RESPONSE_ISS
         )

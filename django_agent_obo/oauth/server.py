@@ -11,6 +11,7 @@ from oauthlib.oauth2.rfc6749 import errors
 from ..tokens import SubjectReserved, generate_access_token, lifetime
 from . import state
 from .dpop_binding import bind_dpop_proof
+from .backchannel import CIBA, CibaGrant
 from .exchange import TOKEN_EXCHANGE, TokenExchangeGrant
 
 
@@ -48,6 +49,8 @@ class AgentOBOServer(Server):
         self.refresh_grant.custom_validators.post_token.append(request_validator.continue_lineage_on_refresh)
         self.exchange_grant = TokenExchangeGrant(request_validator)
         self.grant_types[TOKEN_EXCHANGE] = self.exchange_grant
+        self.ciba_grant = CibaGrant(request_validator)
+        self.grant_types[CIBA] = self.ciba_grant
         # RFC 9449: every grant binds its token to a DPoP proof's key (keep this last).
         for grant in dict.fromkeys(self.grant_types.values()):
             grant.custom_validators.post_token.append(bind_dpop_proof)

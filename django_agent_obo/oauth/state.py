@@ -27,6 +27,7 @@ class TokenRequestState:
     refused: bool = False
     retry_after: int | None = None  # rate limited: seconds until the window ends
     first_over_limit: bool = True  # the first refusal of its window is audited, the others not
+    keep_writes: bool = False  # commit this refusal's writes (a CIBA poll's time stamp)
 
 
 current: ContextVar[TokenRequestState | None] = ContextVar("agent_obo_token_request", default=None)

@@ -41,6 +41,7 @@ SINGLE_VALUED_TOKEN = (
     "audience",
     "client_assertion",
     "client_assertion_type",
+    "auth_req_id",
 )
 
 
@@ -90,7 +91,7 @@ class AgentTokenView(TokenView):
                     response = super(AgentTokenView, self).post(request, *args, **kwargs)
                 except OAuth2Error as error:  # raised while storing the token: oauthlib lets it through
                     response = _error_json(error.status_code, error.error, error.description or error.error)
-                if response.status_code != 200:
+                if response.status_code != 200 and not fresh.keep_writes:
                     transaction.set_rollback(True)
                 return response, fresh
             finally:

@@ -3,13 +3,19 @@
 
 from django.urls import path
 
-from . import views
+from . import requests, views
 
 app_name = "agent_obo_selfservice"
 
 selfservice_urlpatterns = [
     path("", views.AgentsView.as_view(), name="agents"),
     path("grants/<int:pk>/revoke/", views.RevokeGrantView.as_view(), name="revoke"),
+    path("requests/", requests.BackchannelRequestsView.as_view(), name="backchannel-requests"),
+    path(
+        "requests/<int:pk>/",
+        requests.DecideBackchannelRequestView.as_view(),
+        name="backchannel-decide",
+    ),
 ]
 
 urlpatterns = selfservice_urlpatterns

@@ -20,6 +20,9 @@ EVENT_WORDS = {
     "agent.disabled": "The site disabled it",
     "agent.enabled": "The site enabled it again",
     "resource.accessed": "It used your data",
+    "backchannel.requested": "It asked for your approval",
+    "backchannel.approved": "You approved its request",
+    "backchannel.denied": "Its request was denied",
 }
 
 REVOKE_REASONS = {

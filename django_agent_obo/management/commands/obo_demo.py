@@ -33,6 +33,7 @@ from ...actors import TOKEN_TYPE_ACCESS_TOKEN
 from ...models import Agent, AgentGrant
 from ...resource import validate_access_token
 from ...tokens import issuer, verify_access_token
+from ._demo_async import AsyncApprovalChapter
 from ._demo_browser import Browser, forms_of
 
 DEMO_USERNAME = "demo"
@@ -82,7 +83,7 @@ def bearer(token: str) -> dict[str, str]:
     return {"HTTP_AUTHORIZATION": f"Bearer {token}"}
 
 
-class Command(BaseCommand):
+class Command(AsyncApprovalChapter, BaseCommand):
     help = "Run the scripted agent-on-behalf-of-user demo end to end (exit 0 on success)."
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -123,6 +124,11 @@ class Command(BaseCommand):
             ("A write without calendar.write is refused", self.write_refused),
             ("The user revokes the delegation on /agents/ (one click)", self.revoke),
             ("The API refuses the revoked token", self.refused_after_revoke),
+            ("The agent asks while the user is away (/o/bc-authorize/)", self.async_request),
+            ("The client polls: the user has not answered yet", self.async_pending),
+            ("The user approves on /agents/requests/", self.async_approve),
+            ("The client polls again: one token, with act", self.async_token),
+            ("The user revokes that delegation too", self.revoke),
         ]
         request_log = logging.getLogger("django.request")
         level = request_log.level
