@@ -69,6 +69,8 @@ DEFAULTS: dict[str, Any] = {
         (None, "Until I revoke it"),
     ],
     "DEFAULT_DELEGATION_DURATION": 86400,
+    # Rich authorization requests (RFC 9396): {"type name": "dotted.path.to.DetailType subclass"}.
+    "AUTHORIZATION_DETAILS_TYPES": {},
     # Policy hooks a site overrides (see adapter.py).
     "ADAPTER": "django_agent_obo.adapter.DefaultAgentOBOAdapter",
     # --- resource server (django_agent_obo.resource; docs/resource-server-settings.md) ---

@@ -41,6 +41,7 @@ def bind_code(
     agent: Agent | None,
     duration_seconds: int | None,
     ip: str | None,
+    authorization_details: list[dict[str, Any]] | None = None,
 ) -> CodeBinding:
     """Record consent and what a new code is bound to (draft -02 §4.3).
 
@@ -60,7 +61,10 @@ def bind_code(
         actor_chain=chain,
         scope=scopes,
         ip=ip,
-        detail={"duration_seconds": duration_seconds} if agent else {},
+        detail={
+            **({"duration_seconds": duration_seconds} if agent else {}),
+            **({"authorization_details": authorization_details} if authorization_details else {}),
+        },
     )
     binding = CodeBinding.objects.create(
         code_hash=code_hash(code),
@@ -69,6 +73,7 @@ def bind_code(
         agent=agent,
         agent_grant=grant,
         scope=" ".join(scopes),
+        authorization_details=authorization_details or [],
         expires_at=now + timedelta(seconds=oauth2_settings.AUTHORIZATION_CODE_EXPIRE_SECONDS),
     )
     audit.record(

@@ -12,7 +12,7 @@ from oauth2_provider.compat import login_not_required
 from oauth2_provider.settings import oauth2_settings
 from oauth2_provider.views import OAuthServerMetadataView
 
-from .. import keys
+from .. import authorization_details, keys
 from ..actors import ACTOR_TOKEN_TYPES
 from ..tokens import issuer
 from .exchange import TOKEN_EXCHANGE
@@ -38,6 +38,8 @@ class AgentServerMetadataView(OAuthServerMetadataView):
             oauth2_settings.COMPLIANT_BCP_RFC9700_AUTHZ_RESPONSE_ISS
         )
         data["access_token_signing_alg_values_supported"] = [keys.signing_key().alg]
+        if authorization_details.types_supported():  # RFC 9396 §10
+            data["authorization_details_types_supported"] = authorization_details.types_supported()
         out = JsonResponse(data)
         out["Access-Control-Allow-Origin"] = "*"
         return out

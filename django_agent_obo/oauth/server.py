@@ -8,6 +8,7 @@ from oauthlib.common import generate_token
 from oauthlib.oauth2 import Server
 
 from ..tokens import generate_access_token, lifetime
+from .details import settle_authorization_details
 from .exchange import TOKEN_EXCHANGE, TokenExchangeGrant
 
 
@@ -33,3 +34,5 @@ class AgentOBOServer(Server):
         self.refresh_grant.custom_validators.post_token.append(request_validator.continue_lineage_on_refresh)
         self.exchange_grant = TokenExchangeGrant(request_validator)
         self.grant_types[TOKEN_EXCHANGE] = self.exchange_grant
+        for grant in (self.auth_grant, self.refresh_grant, self.credentials_grant, self.exchange_grant):
+            grant.custom_validators.post_token.append(settle_authorization_details)  # RFC 9396 §6

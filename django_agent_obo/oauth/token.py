@@ -39,6 +39,7 @@ SINGLE_VALUED_TOKEN = (
     "subject_token_type",
     "requested_token_type",
     "audience",
+    "authorization_details",
 )
 
 
