@@ -40,6 +40,7 @@ class TokenContext:
     actor_chain: list[str] = field(default_factory=list)
     audience: list[str] | None = None  # None: from RFC 8707 `resource` or the default
     max_expires_at: datetime | None = None
+    authorization_details: list[dict[str, Any]] = field(default_factory=list)  # RFC 9396, settled
 
 
 @dataclass
@@ -156,6 +157,9 @@ def build_claims(request: Any, context: TokenContext, now: int) -> dict[str, Any
     for name, value in get_adapter().extra_claims(request).items():
         if name not in RESERVED_CLAIMS:
             claims[name] = value
+    claims.pop("authorization_details", None)  # only what was approved (RFC 9396 §9.1)
+    if context.authorization_details:
+        claims["authorization_details"] = context.authorization_details
     return claims
 
 
