@@ -93,6 +93,7 @@ class DefaultAgentOBOAdapter:
             if method.upper() != "DELETE"
             else "Deleted some of your data"
         )
+
     # --- asynchronous approval (OpenID CIBA Core 1.0) ----------------------------------------
 
     def may_use_backchannel(self, application: Model) -> bool:

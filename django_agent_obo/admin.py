@@ -22,9 +22,9 @@ from django.utils import timezone
 from django.utils.html import format_html
 
 from . import delegation, timeline
+from .admin_backchannel import BackchannelClientAdmin  # noqa: F401  (registers the CIBA screens)
 from .admin_client_keys import ClientKeySetAdmin  # noqa: F401  registers the client key screen
 from .admin_dpop import ClientDPoPPolicyAdmin  # noqa: F401  registers the client DPoP policy screen
-from .admin_backchannel import BackchannelClientAdmin  # noqa: F401  (registers the CIBA screens)
 from .admin_filters import (
     ActorFilter,
     AgentStatusFilter,
@@ -64,7 +64,10 @@ class AgentAdmin(admin.ModelAdmin):
     readonly_fields = ("status", "is_active", "credentials_client", "links", "created_at", "updated_at")
     fieldsets = (
         (None, {"fields": ("actor_id", "name", "publisher", "description", "logo_uri")}),
-        ("What it may do", {"fields": ("allowed_clients", "allowed_scopes", "valid_until")}),
+        (
+            "What it may do",
+            {"fields": ("allowed_clients", "allowed_scopes", "authorization_details_types", "valid_until")},
+        ),
         (
             "How it proves itself",
             {"fields": ("jwks", "jwks_uri", "credentials_client", "create_credentials", "require_dpop")},

@@ -11,6 +11,7 @@ from oauth2_provider.models import get_application_model
 from oauth2_provider.scopes import get_scopes_backend
 
 from .agent_keys import KeySetError, validate_jwks
+from .authorization_details import types_supported
 from .models import Agent
 
 
@@ -37,6 +38,12 @@ class AgentForm(forms.ModelForm):
         required=False,
         widget=forms.CheckboxSelectMultiple,
         help_text="The most this agent may ever be granted; each user still consents.",
+    )
+    authorization_details_types = forms.MultipleChoiceField(
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        label="Authorization details types",
+        help_text="RFC 9396 types it may be granted (AUTHORIZATION_DETAILS_TYPES); none ticked: any.",
     )
     jwks = OptionalJSONField(
         required=False,
@@ -66,6 +73,7 @@ class AgentForm(forms.ModelForm):
             "logo_uri",
             "allowed_clients",
             "allowed_scopes",
+            "authorization_details_types",
             "valid_until",
             "jwks",
             "jwks_uri",
@@ -87,6 +95,11 @@ class AgentForm(forms.ModelForm):
         assert isinstance(clients, forms.ModelMultipleChoiceField)
         # An agent's own credential client proves that agent; it never runs agents for users.
         clients.queryset = get_application_model().objects.filter(agent_identity__isnull=True)
+        types = self.instance.authorization_details_types.split() if self.instance.pk else []
+        details_field = self.fields["authorization_details_types"]
+        assert isinstance(details_field, forms.MultipleChoiceField)
+        details_field.choices = [(name, name) for name in dict.fromkeys([*types_supported(), *types])]
+        self.initial["authorization_details_types"] = types
         if self.instance.credentials_id:
             self.fields["create_credentials"].disabled = True
             self.fields[
@@ -95,6 +108,9 @@ class AgentForm(forms.ModelForm):
 
     def clean_allowed_scopes(self) -> str:
         return " ".join(sorted(self.cleaned_data["allowed_scopes"]))
+
+    def clean_authorization_details_types(self) -> str:
+        return " ".join(sorted(self.cleaned_data["authorization_details_types"]))
 
     def clean_jwks(self) -> dict[str, Any] | None:
         document = self.cleaned_data.get("jwks")

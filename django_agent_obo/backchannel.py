@@ -35,28 +35,6 @@ SLOW_DOWN_STEP_SECONDS = 5  # CIBA §11: the interval grows by at least 5 s on s
 _SIGNER = signing.Signer(salt="django_agent_obo.backchannel.auth_req_id")
 
 
-class InvalidAuthorizationDetails(ValueError):
-    """RFC 9396 §5: ``invalid_authorization_details``."""
-
-
-def parse_authorization_details(raw: str) -> list[dict[str, Any]]:
-    """RFC 9396 §2: a JSON array of objects, each with a string ``type``.
-
-    The one place the backchannel endpoint reads ``authorization_details``; per-type
-    validation belongs to the site's declared types (SPEC §14).
-    """
-    try:
-        value = json.loads(raw)
-    except (ValueError, RecursionError) as exc:
-        raise InvalidAuthorizationDetails("authorization_details is not JSON.") from exc
-    if not isinstance(value, list) or not value:
-        raise InvalidAuthorizationDetails("authorization_details must be a non-empty JSON array.")
-    for item in value:
-        if not isinstance(item, dict) or not isinstance(item.get("type"), str) or not item["type"]:
-            raise InvalidAuthorizationDetails("Each authorization detail is an object with a string type.")
-    return value
-
-
 def auth_req_id_of(row: BackchannelRequest) -> str:
     """The ``auth_req_id`` the client holds: the row's handle signed with the site's key."""
     return _SIGNER.sign(row.handle)

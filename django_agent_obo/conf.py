@@ -101,6 +101,8 @@ DEFAULTS: dict[str, Any] = {
     "BACKCHANNEL_INTERVAL_SECONDS": 5,
     "BACKCHANNEL_MAX_PENDING_PER_USER": 20,
     "BACKCHANNEL_NOTIFICATION_TIMEOUT_SECONDS": 3,
+    # Rich authorization requests (RFC 9396): {"type name": "dotted.path.to.DetailType subclass"}.
+    "AUTHORIZATION_DETAILS_TYPES": {},
     # Policy hooks a site overrides (see adapter.py).
     "ADAPTER": "django_agent_obo.adapter.DefaultAgentOBOAdapter",
     # --- resource server (django_agent_obo.resource; docs/resource-server-settings.md) ---

@@ -42,6 +42,7 @@ def bind_code(
     duration_seconds: int | None,
     ip: str | None,
     dpop_jkt: str = "",
+    authorization_details: list[dict[str, Any]] | None = None,
 ) -> CodeBinding:
     """Record consent and what a new code is bound to (draft -02 §4.3).
 
@@ -61,7 +62,10 @@ def bind_code(
         actor_chain=chain,
         scope=scopes,
         ip=ip,
-        detail={"duration_seconds": duration_seconds} if agent else {},
+        detail={
+            **({"duration_seconds": duration_seconds} if agent else {}),
+            **({"authorization_details": authorization_details} if authorization_details else {}),
+        },
     )
     binding = CodeBinding.objects.create(
         code_hash=code_hash(code),
@@ -70,6 +74,7 @@ def bind_code(
         agent=agent,
         agent_grant=grant,
         scope=" ".join(scopes),
+        authorization_details=authorization_details or [],
         expires_at=now + timedelta(seconds=oauth2_settings.AUTHORIZATION_CODE_EXPIRE_SECONDS),
         dpop_jkt=dpop_jkt,
     )

@@ -43,7 +43,7 @@ class TokenContext:
     audience: list[str] | None = None  # None: from RFC 8707 `resource` or the default
     max_expires_at: datetime | None = None
     dpop_jkt: str | None = None  # RFC 9449 §6.1: the key the token is bound to (cnf.jkt)
-    authorization_details: list[dict[str, Any]] | None = None  # RFC 9396 §7, as approved
+    authorization_details: list[dict[str, Any]] = field(default_factory=list)  # RFC 9396, settled
 
 
 @dataclass
@@ -183,11 +183,12 @@ def build_claims(request: Any, context: TokenContext, now: int) -> dict[str, Any
         claims["act"] = act
     if context.dpop_jkt:
         claims["cnf"] = {"jkt": context.dpop_jkt}
-    if context.authorization_details:
-        claims["authorization_details"] = context.authorization_details
     for name, value in get_adapter().extra_claims(request).items():
         if name not in RESERVED_CLAIMS:
             claims[name] = value
+    claims.pop("authorization_details", None)  # only what was approved (RFC 9396 §9.1)
+    if context.authorization_details:
+        claims["authorization_details"] = context.authorization_details
     return claims
 
 

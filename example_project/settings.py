@@ -132,6 +132,8 @@ AGENT_OBO = {
     # The example API (/api/) is its own audience (DEFAULT_AUDIENCE) and refuses a revoked
     # token on the very next request.
     "RS_REVOCATION_MODE": "database",
+    # RFC 9396 authorization_details the example accepts (see calendar_api/details.py).
+    "AUTHORIZATION_DETAILS_TYPES": {"calendar_event": "example_project.calendar_api.details.CalendarEvent"},
 }
 
 LOGGING = {

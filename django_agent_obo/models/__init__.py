@@ -2,10 +2,10 @@
 
 from .agents import Agent
 from .audit import AuditEvent
+from .backchannel import BackchannelClient, BackchannelRequest
 from .client_keys import ClientKeySet
 from .consents import PendingConsent
 from .dpop import ClientDPoPPolicy
-from .backchannel import BackchannelClient, BackchannelRequest
 from .grants import AgentGrant, CodeBinding, IssuedToken
 from .replay import UsedAssertion
 
@@ -13,12 +13,12 @@ __all__ = [
     "Agent",
     "AgentGrant",
     "AuditEvent",
+    "BackchannelClient",
+    "BackchannelRequest",
     "ClientDPoPPolicy",
     "ClientKeySet",
     "CodeBinding",
     "IssuedToken",
     "PendingConsent",
-    "BackchannelClient",
-    "BackchannelRequest",
     "UsedAssertion",
 ]

@@ -39,6 +39,10 @@ class Agent(models.Model):
     allowed_scopes = models.TextField(
         blank=True, help_text="Space-separated scopes this agent may ever be granted."
     )
+    authorization_details_types = models.TextField(
+        blank=True,
+        help_text="Space-separated RFC 9396 authorization_details types it may be granted; empty: any.",
+    )
     credentials = models.OneToOneField(
         oauth2_settings.APPLICATION_MODEL,
         null=True,
@@ -73,6 +77,10 @@ class Agent(models.Model):
     @property
     def scope_set(self) -> set[str]:
         return set(self.allowed_scopes.split())
+
+    @property
+    def authorization_details_type_set(self) -> set[str]:
+        return set(self.authorization_details_types.split())
 
     def is_usable(self, now: datetime | None = None) -> bool:
         """Active and not past ``valid_until``: the only test every path applies."""

@@ -77,6 +77,9 @@ class CodeBinding(models.Model):
     agent = models.ForeignKey("django_agent_obo.Agent", null=True, on_delete=models.CASCADE, related_name="+")
     agent_grant = models.ForeignKey(AgentGrant, null=True, on_delete=models.CASCADE, related_name="codes")
     scope = models.TextField()
+    authorization_details = models.JSONField(
+        default=list, blank=True, help_text="What the user approved (RFC 9396), as shown on consent."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     expires_at = models.DateTimeField(db_index=True)
     dpop_jkt = models.CharField(
@@ -122,6 +125,7 @@ class IssuedToken(models.Model):
     parent = models.ForeignKey("self", null=True, on_delete=models.CASCADE, related_name="children")
     actor_chain = models.JSONField(default=list, help_text="Actor ids, current actor first.")
     scope = models.TextField(blank=True)
+    authorization_details = models.JSONField(default=list, blank=True, help_text="RFC 9396, as in the token.")
     audience = models.JSONField(default=list)
     issued_at = models.DateTimeField()
     expires_at = models.DateTimeField(db_index=True)

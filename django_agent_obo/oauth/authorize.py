@@ -20,7 +20,7 @@ from oauth2_provider.settings import oauth2_settings
 from oauth2_provider.views import AuthorizationView
 from oauthlib.oauth2.rfc6749.errors import CustomOAuth2Error
 
-from .. import audit, dpop
+from .. import audit, authorization_details, dpop
 from ..adapter import DelegationRefused, get_adapter
 from ..conf import agent_obo_settings
 from ..models import Agent, AuditEvent, PendingConsent
@@ -30,7 +30,14 @@ from .forms import BOUND_FIELDS, ConsentForm, parse_duration
 
 MAX_PENDING = 20  # consent pages one user may have open at once
 # Parameters that must not repeat at the authorization endpoint (oauthlib checks its own).
-SINGLE_VALUED_AUTHZ = ("requested_actor", "code_challenge", "code_challenge_method", "nonce", "prompt")
+SINGLE_VALUED_AUTHZ = (
+    "requested_actor",
+    "code_challenge",
+    "code_challenge_method",
+    "nonce",
+    "prompt",
+    "authorization_details",
+)
 
 
 def _consent_ttl() -> timedelta:
@@ -60,6 +67,7 @@ class AgentAuthorizationView(AuthorizationView):
     template_name = "django_agent_obo/consent.html"
     form_class = ConsentForm
     agent: Agent | None = None
+    authorization_details: list[dict[str, Any]] | None = None  # RFC 9396, as checked on GET
 
     # --- GET: validate, check the actor, show consent -------------------------------------
 
@@ -82,6 +90,9 @@ class AgentAuthorizationView(AuthorizationView):
                 self.agent = get_adapter().resolve_requested_actor(
                     actor_id, application, scopes, request.user
                 )
+            self.authorization_details = authorization_details.parse(
+                request.GET.get("authorization_details"), agent=self.agent
+            )
         except DelegationRefused as refusal:
             self._audit_denied(refusal.reason, application.client_id, chain, scopes)
             return self._error_redirect(refusal.error, refusal.description, credentials, application)
@@ -112,8 +123,8 @@ class AgentAuthorizationView(AuthorizationView):
             )
 
     def create_authorization_response(self, request: Any, scopes: Any, credentials: Any, allow: Any) -> Any:
-        if request.method == "GET" and self.agent is not None:
-            raise _ConsentRequired
+        if request.method == "GET" and (self.agent is not None or self.authorization_details):
+            raise _ConsentRequired  # details are approved only by a user who saw them
         credentials["agent_obo_actor_id"] = getattr(self, "consent_actor_id", None)
         credentials["agent_obo_duration"] = getattr(self, "consent_duration", None)
         credentials["agent_obo_dpop_jkt"] = (
@@ -121,6 +132,7 @@ class AgentAuthorizationView(AuthorizationView):
             if request.method == "POST"
             else request.GET.get("dpop_jkt", "")
         )
+        credentials["agent_obo_authorization_details"] = getattr(self, "consent_details", [])
         return super().create_authorization_response(request, scopes, credentials, allow)
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
@@ -135,6 +147,9 @@ class AgentAuthorizationView(AuthorizationView):
             zip(context.get("scopes", []), context.get("scopes_descriptions", []), strict=False)
         )
         context["show_duration"] = self.agent is not None
+        context["authorization_detail_items"] = authorization_details.describe(
+            self.authorization_details or []
+        )
         return context
 
     # --- pending consent, one row per page shown ------------------------------------------
@@ -156,7 +171,11 @@ class AgentAuthorizationView(AuthorizationView):
             user=user,
             actor_id=self.agent.actor_id if self.agent else "",
             # beside the displayed fields: what the page bound without showing (RFC 9449 §10)
-            fields={**fields, "dpop_jkt": self.request.GET.get("dpop_jkt", "")},
+            fields={
+                **fields,
+                "dpop_jkt": self.request.GET.get("dpop_jkt", ""),
+                "authorization_details": self.authorization_details or [],
+            },
             created_at=now,
         )
         return consent_id
@@ -169,7 +188,12 @@ class AgentAuthorizationView(AuthorizationView):
         if entry.created_at < timezone.now() - _consent_ttl():
             return None
         fields = dict(entry.fields)
-        return {"actor_id": entry.actor_id or None, "dpop_jkt": fields.pop("dpop_jkt", ""), "fields": fields}
+        return {
+            "actor_id": entry.actor_id or None,
+            "dpop_jkt": fields.pop("dpop_jkt", ""),
+            "authorization_details": fields.pop("authorization_details", []),
+            "fields": fields,
+        }
 
     # --- POST: the decision ---------------------------------------------------------------
 
@@ -219,12 +243,18 @@ class AgentAuthorizationView(AuthorizationView):
             except DelegationRefused as refusal:
                 self._audit_denied(refusal.reason, application.client_id, chain, scopes)
                 return self._error_redirect(refusal.error, refusal.description, fields, application)
+        try:  # what the page showed, checked again (the agent's allowed types may have changed)
+            details = authorization_details.check(entry.get("authorization_details") or [], agent=self.agent)
+        except DelegationRefused as refusal:
+            self._audit_denied(refusal.reason, application.client_id, chain, scopes)
+            return self._error_redirect(refusal.error, refusal.description, fields, application)
         if not data.get("allow"):
             self._audit_denied("user_denied", application.client_id, chain, scopes)
             return super().form_valid(form)
         self.consent_actor_id = entry["actor_id"]
         self.consent_duration = duration
         self.consent_dpop_jkt = entry.get("dpop_jkt", "")
+        self.consent_details = details
         with transaction.atomic():
             return super().form_valid(form)
 

@@ -82,7 +82,7 @@ class CibaGrant(GrantTypeBase):
                     request,
                 )
             request.agent_obo_context = TokenContext(
-                kind=IssuedToken.KIND_USER, authorization_details=row.authorization_details
+                kind=IssuedToken.KIND_USER, authorization_details=row.authorization_details or [],
             )
             return
         self.request_validator.prove_actor(request, row.agent)
@@ -96,5 +96,5 @@ class CibaGrant(GrantTypeBase):
             agent_grant=grant,
             actor_chain=chain,
             max_expires_at=grant.expires_at,
-            authorization_details=row.authorization_details,
+            authorization_details=row.authorization_details or [],
         )

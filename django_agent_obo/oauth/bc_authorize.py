@@ -24,7 +24,7 @@ from oauth2_provider.oauth2_backends import get_oauthlib_core
 from oauth2_provider.settings import oauth2_settings
 from oauthlib.common import Request as OauthlibRequest
 
-from .. import audit, backchannel, ratelimit
+from .. import audit, authorization_details, backchannel, ratelimit
 from ..adapter import DelegationRefused, get_adapter
 from ..conf import agent_obo_settings
 from ..models import Agent, AuditEvent, BackchannelClient
@@ -124,14 +124,10 @@ class BackchannelAuthenticationView(View):
             raise Refused("invalid_request", "user_code_unsupported", "user_code is not supported here.")
         expires_in = self._expiry(params.get("requested_expiry"))
         agent = self._agent(params.get("requested_actor"), client, scopes, user)
-        details = None
-        if params.get("authorization_details"):
-            try:
-                details = backchannel.parse_authorization_details(params["authorization_details"])
-            except backchannel.InvalidAuthorizationDetails as exc:
-                raise Refused(
-                    "invalid_authorization_details", "authorization_details_invalid", str(exc)
-                ) from exc
+        try:  # RFC 9396, checked as at the authorization endpoint (the agent's types included)
+            details = authorization_details.parse(params.get("authorization_details"), agent=agent) or None
+        except authorization_details.AuthorizationDetailsRefused as refusal:
+            raise Refused(refusal.error, refusal.reason, refusal.description) from refusal
         if backchannel.pending_count(user) >= int(agent_obo_settings.BACKCHANNEL_MAX_PENDING_PER_USER):
             raise Refused(
                 "access_denied", "too_many_pending", "Too many requests wait for this user's answer."

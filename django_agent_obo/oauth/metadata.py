@@ -12,7 +12,7 @@ from oauth2_provider.compat import login_not_required
 from oauth2_provider.settings import oauth2_settings
 from oauth2_provider.views import OAuthServerMetadataView
 
-from .. import keys
+from .. import authorization_details, keys
 from ..actors import ACTOR_TOKEN_TYPES
 from ..client_assertions import AUTH_METHOD, signing_algorithms
 from ..conf import agent_obo_settings
@@ -55,6 +55,8 @@ class AgentServerMetadataView(OAuthServerMetadataView):
                 data[f"{endpoint}_auth_methods_supported"] = [*methods, AUTH_METHOD]
                 data[f"{endpoint}_auth_signing_alg_values_supported"] = signing_algorithms()
         data["dpop_signing_alg_values_supported"] = list(agent_obo_settings.DPOP_ALGORITHMS)  # RFC 9449 §5.1
+        if authorization_details.types_supported():  # RFC 9396 §10
+            data["authorization_details_types_supported"] = authorization_details.types_supported()
         out = JsonResponse(data)
         out["Access-Control-Allow-Origin"] = "*"
         return out

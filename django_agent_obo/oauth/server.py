@@ -10,8 +10,9 @@ from oauthlib.oauth2.rfc6749 import errors
 
 from ..tokens import SubjectReserved, generate_access_token, lifetime
 from . import state
-from .dpop_binding import bind_dpop_proof
 from .backchannel import CIBA, CibaGrant
+from .details import settle_authorization_details
+from .dpop_binding import bind_dpop_proof
 from .exchange import TOKEN_EXCHANGE, TokenExchangeGrant
 
 
@@ -51,6 +52,8 @@ class AgentOBOServer(Server):
         self.grant_types[TOKEN_EXCHANGE] = self.exchange_grant
         self.ciba_grant = CibaGrant(request_validator)
         self.grant_types[CIBA] = self.ciba_grant
+        for grant in (self.auth_grant, self.refresh_grant, self.credentials_grant, self.exchange_grant):
+            grant.custom_validators.post_token.append(settle_authorization_details)  # RFC 9396 §6
         # RFC 9449: every grant binds its token to a DPoP proof's key (keep this last).
         for grant in dict.fromkeys(self.grant_types.values()):
             grant.custom_validators.post_token.append(bind_dpop_proof)

@@ -42,6 +42,7 @@ SINGLE_VALUED_TOKEN = (
     "client_assertion",
     "client_assertion_type",
     "auth_req_id",
+    "authorization_details",
 )
 
 

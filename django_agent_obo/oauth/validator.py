@@ -107,6 +107,7 @@ class AgentOBOValidator(CodeGrantHooks):
             duration_seconds=getattr(request, "agent_obo_duration", None),
             ip=audit.client_ip(request),
             dpop_jkt=getattr(request, "agent_obo_dpop_jkt", None) or "",
+            authorization_details=getattr(request, "agent_obo_authorization_details", None) or [],
         )
 
     def bind_actor_to_token_request(self, request: Any) -> None:
@@ -282,6 +283,7 @@ class AgentOBOValidator(CodeGrantHooks):
             parent=context.parent,
             actor_chain=context.actor_chain,
             scope=claims["scope"],
+            authorization_details=context.authorization_details,
             audience=[claims["aud"]] if isinstance(claims["aud"], str) else claims["aud"],
             issued_at=timezone.now(),
             expires_at=expires,

@@ -3,6 +3,7 @@
 See docs/protecting-an-api.md. DRF users: ``django_agent_obo.contrib.rest_framework``.
 """
 
+from .authorization_details import detail_required, require_detail
 from .challenges import challenge_response
 from .decorators import token_required
 from .middleware import AccessTokenMiddleware
@@ -20,6 +21,8 @@ __all__ = [
     "TokenError",
     "bearer_token",
     "challenge_response",
+    "detail_required",
+    "require_detail",
     "token_info",
     "token_required",
     "validate_access_token",

@@ -87,6 +87,12 @@ class AccessTokenInfo:
         return str(self.claims.get("scope", ""))
 
     @property
+    def authorization_details(self) -> list[dict[str, Any]]:
+        """The RFC 9396 objects the token carries (``[]`` without the claim)."""
+        value = self.claims.get("authorization_details")
+        return [dict(detail) for detail in value] if isinstance(value, list) else []
+
+    @property
     def actor(self) -> str | None:
         """The current actor (``act.sub``), or None for a token without ``act``."""
         return self.actor_chain[0] if self.actor_chain else None
@@ -202,6 +208,11 @@ def validate_access_token(token: str) -> AccessTokenInfo:
     if not (isinstance(sub, str) and isinstance(client_id, str) and isinstance(jti, str)):
         raise TokenError("token_claims")
     if not isinstance(scope, str):
+        raise TokenError("token_claims")
+    details = claims.get("authorization_details", [])  # RFC 9396 §9.1: an array of objects with type
+    if not isinstance(details, list) or not all(
+        isinstance(d, dict) and isinstance(d.get("type"), str) for d in details
+    ):
         raise TokenError("token_claims")
     act = claims.get("act")
     try:

@@ -28,7 +28,13 @@ from .words import EVENT_WORDS, REVOKE_REASONS, reason_words, times
 DAYS_PER_AGENT = 10
 DECISIONS_PER_AGENT = 10
 TECHNICAL_PER_AGENT = 10
-DECISIONS = ("consent.granted", "consent.denied", "backchannel.approved", "backchannel.denied", "grant.revoked")
+DECISIONS = (
+    "consent.granted",
+    "consent.denied",
+    "backchannel.approved",
+    "backchannel.denied",
+    "grant.revoked",
+)
 
 
 @dataclass

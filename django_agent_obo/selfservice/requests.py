@@ -7,7 +7,6 @@ once; an approval may choose how long the delegation lasts, as the consent page 
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,7 +22,7 @@ from django.views.decorators.clickjacking import xframe_options_deny
 from django.views.decorators.csrf import csrf_protect
 from django.views.generic import View
 
-from .. import backchannel
+from .. import authorization_details, backchannel
 from ..adapter import get_adapter
 from ..audit import client_ip
 from ..conf import agent_obo_settings
@@ -37,26 +36,7 @@ class PendingRow:
     request: BackchannelRequest
     shown: dict[str, str] | None
     scopes: list[tuple[str, str]]
-    details: list[tuple[str, list[tuple[str, str]]]]
-
-
-def details_in_words(details: list[dict[str, Any]] | None) -> list[tuple[str, list[tuple[str, str]]]]:
-    """Each RFC 9396 object as (type, [(member, value), …]) for the page; lists joined."""
-    shown = []
-    for item in details or []:
-        members = []
-        for name, value in item.items():
-            if name == "type":
-                continue
-            if isinstance(value, list):
-                text = ", ".join(str(v) for v in value)
-            elif isinstance(value, dict):
-                text = json.dumps(value, sort_keys=True)
-            else:
-                text = str(value)
-            members.append((str(name), text))
-        shown.append((str(item.get("type", "")), members))
-    return shown
+    details: list[str]
 
 
 @method_decorator([never_cache, xframe_options_deny, csrf_protect], name="dispatch")
@@ -82,7 +62,7 @@ class BackchannelRequestsView(LoginRequiredMixin, View):
                 request=row,
                 shown=adapter.describe_agent(row.agent) if row.agent else None,
                 scopes=[(name, words.get(name, name)) for name in row.scope.split()],
-                details=details_in_words(row.authorization_details),
+                details=authorization_details.describe(row.authorization_details or []),
             )
             for row in pending
         ]

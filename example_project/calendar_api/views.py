@@ -9,9 +9,19 @@ from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, JsonR
 from django.utils.dateparse import parse_datetime
 from django.views.decorators.csrf import csrf_exempt
 
-from django_agent_obo.resource import AccessTokenInfo, Denied, challenge_response, token_info, token_required
+from django_agent_obo.authorization_details import covers
+from django_agent_obo.resource import (
+    AccessTokenInfo,
+    Denied,
+    challenge_response,
+    require_detail,
+    token_info,
+    token_required,
+)
 
 from .models import Event
+
+CALENDAR_EVENT = "calendar_event"  # the authorization_details type of this API (details.py)
 
 
 def _info(request: HttpRequest) -> AccessTokenInfo:
@@ -24,15 +34,16 @@ def _info(request: HttpRequest) -> AccessTokenInfo:
 def whoami(request: HttpRequest) -> HttpResponse:
     """Any valid token: the three identities, kept apart."""
     info = _info(request)
-    return JsonResponse(
-        {
-            "sub": info.sub,
-            "client_id": info.client_id,
-            "actor": info.actor,
-            "actor_chain": list(info.actor_chain),
-            "scope": info.scope,
-        }
-    )
+    body: dict[str, Any] = {
+        "sub": info.sub,
+        "client_id": info.client_id,
+        "actor": info.actor,
+        "actor_chain": list(info.actor_chain),
+        "scope": info.scope,
+    }
+    if info.authorization_details:
+        body["authorization_details"] = info.authorization_details
+    return JsonResponse(body)
 
 
 def _as_json(event: Event) -> dict[str, Any]:
@@ -65,8 +76,28 @@ def list_events(request: HttpRequest) -> HttpResponse:
     refusal = _user_required(request)
     if refusal is not None:
         return refusal
-    events = Event.objects.filter(user=_info(request).user)
+    info = _info(request)
+    events = list(Event.objects.filter(user=info.user))
+    approved = [d for d in info.authorization_details if d.get("type") == CALENDAR_EVENT]
+    if approved:  # RFC 9396: only the events inside an approved "read" object
+        if not any("read" in d.get("actions", []) for d in approved):
+            denied = Denied(
+                "access_denied",
+                "authorization_details_exceeded",
+                "The approved calendar_event allows no reading.",
+            )
+            return challenge_response(request, denied)
+        events = [event for event in events if covers(approved, _detail("read", event.starts_at))]
     return JsonResponse({"events": [_as_json(event) for event in events]})
+
+
+def _detail(action: str, starts_at: Any) -> dict[str, Any]:
+    """What touching an event starting at ``starts_at`` asks for, as a calendar_event object."""
+    detail: dict[str, Any] = {"type": CALENDAR_EVENT, "actions": [action]}
+    if starts_at is not None:
+        day = starts_at.date().isoformat()
+        detail.update(date_from=day, date_to=day)
+    return detail
 
 
 @token_required("calendar.write")
@@ -90,6 +121,10 @@ def create_event(request: HttpRequest) -> HttpResponse:
         if starts_at is None or starts_at.tzinfo is None:
             return _bad_request("starts_at: an ISO 8601 date-time with a time zone.")
     info = _info(request)
+    try:  # a token carrying calendar_event details may only create inside them
+        require_detail(info, _detail("create", starts_at))
+    except Denied as denied:
+        return challenge_response(request, denied)
     event = Event.objects.create(
         user=info.user,
         title=title.strip(),

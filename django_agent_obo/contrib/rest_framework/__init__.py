@@ -12,7 +12,16 @@ DRF is imported).
 
 from .authentication import AgentOBOAuthentication
 from .exceptions import exception_handler
-from .permissions import ActorIn, HasAnyScope, HasScopes, HasToken, IsAgent, MaxChainDepth, TokenPolicy
+from .permissions import (
+    ActorIn,
+    HasAnyScope,
+    HasScopes,
+    HasToken,
+    IsAgent,
+    MaxChainDepth,
+    TokenPolicy,
+    WithinAuthorizationDetails,
+)
 
 __all__ = [
     "ActorIn",
@@ -23,5 +32,6 @@ __all__ = [
     "IsAgent",
     "MaxChainDepth",
     "TokenPolicy",
+    "WithinAuthorizationDetails",
     "exception_handler",
 ]

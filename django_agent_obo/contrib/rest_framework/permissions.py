@@ -12,6 +12,7 @@ from typing import Any, ClassVar
 
 from rest_framework.permissions import BasePermission
 
+from ...resource.authorization_details import DetailBuilder, require_detail
 from ...resource.challenges import error_body
 from ...resource.policy import ActorRule, Denied, Policy
 from ...resource.request import token_info
@@ -71,3 +72,29 @@ def ActorIn(actors: ActorRule) -> type[TokenPolicy]:
 def MaxChainDepth(depth: int) -> type[TokenPolicy]:
     """At most ``depth`` actors in the ``act`` chain."""
     return _named("MaxChainDepth", Policy.build(max_chain_depth=depth))
+
+
+def WithinAuthorizationDetails(build: DetailBuilder, *, required: bool = False) -> type[TokenPolicy]:
+    """What ``build(request)`` describes falls inside an approved RFC 9396 object of its type
+    (None: the request asks for nothing of that kind); see ``resource.authorization_details``."""
+
+    def has_permission(self: TokenPolicy, request: Any, view: Any) -> bool:
+        if not TokenPolicy.has_permission(self, request, view):
+            return False
+        info = token_info(request)
+        detail = build(request)
+        if info is None or detail is None:
+            return info is not None
+        try:
+            require_detail(info, detail, required=required)
+        except Denied as denied:
+            self.message, self.code = error_body(denied), denied.error
+            setattr(request._request, DENIAL_ATTR, denied)
+            return False
+        return True
+
+    return type(
+        "WithinAuthorizationDetails",
+        (TokenPolicy,),
+        {"has_permission": has_permission, "__doc__": WithinAuthorizationDetails.__doc__},
+    )

@@ -1,0 +1,63 @@
+"""``authorization_details`` at the token endpoint (RFC 9396 §6): what the new token carries.
+
+One post-token hook for every grant: the details held by what the request redeems (the code's
+consent, the refreshed token, the exchanged subject token; a client's own token holds none),
+narrowed to the ``authorization_details`` parameter when one is sent — never widened.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from oauthlib.oauth2.rfc6749 import errors
+
+from ..authorization_details import AuthorizationDetailsRefused, narrow, parse
+from ..models import IssuedToken
+from ..tokens import TokenContext
+from .validator import refuse
+
+
+class InvalidAuthorizationDetailsError(errors.OAuth2Error):
+    """RFC 9396 §5 / §6.1: the authorization details are unknown, invalid or too wide."""
+
+    error = "invalid_authorization_details"
+    status_code = 400
+
+
+def held_details(request: Any, context: TokenContext) -> list[dict[str, Any]]:
+    """What the redeemed consent, refresh token or subject token carries."""
+    if context.parent is not None:  # RFC 8693: the subject token
+        return list(context.parent.authorization_details or [])
+    if request.grant_type == "refresh_token":
+        refresh = getattr(request, "refresh_token_instance", None)
+        if refresh is None:
+            return []
+        found = (
+            IssuedToken.objects.filter(refresh_token=refresh)
+            .values_list("authorization_details", flat=True)
+            .first()
+        )
+        return list(found or [])
+    if context.code_binding is not None:
+        return list(context.code_binding.authorization_details or [])
+    return []
+
+
+def settle_authorization_details(request: Any) -> None:
+    """Post-token hook: put the details the new token may carry on its :class:`TokenContext`."""
+    context: TokenContext | None = getattr(request, "agent_obo_context", None)
+    raw = getattr(request, "authorization_details", None)
+    if context is None:
+        if raw:
+            refuse(
+                InvalidAuthorizationDetailsError,
+                "authorization_details_widened",
+                "authorization_details cannot be granted here.",
+                request,
+            )
+        return
+    try:
+        requested = parse(str(raw) if raw is not None else None, agent=context.agent)
+        context.authorization_details = narrow(held_details(request, context), requested)
+    except AuthorizationDetailsRefused as refusal:
+        refuse(InvalidAuthorizationDetailsError, refusal.reason, refusal.description, request)
