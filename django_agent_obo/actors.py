@@ -29,7 +29,7 @@ import jwt
 from django.core.cache import cache
 from django.utils import timezone
 
-from . import jose, rows
+from . import agent_documents, jose, rows
 from .conf import agent_obo_settings
 from .models import Agent, IssuedToken, UsedAssertion
 from .tokens import AccessTokenInvalid, actor_token_audience, issuer, verify_access_token
@@ -158,7 +158,7 @@ def _verify_self_signed(
 ) -> VerifiedActor:
     if header.get("typ") not in SELF_SIGNED_TYPS:
         raise ActorTokenError("actor_token_typ", "A self-signed actor assertion must be typed JWT.")
-    agent = _usable_agent(Agent.objects.filter(actor_id=actor_id).first())
+    agent = _usable_agent(agent_documents.current_agent(actor_id))
     key = agent_key(agent, header.get("kid"), alg)
     claims = _decode(token, key, alg, issuer=actor_id, audience=[issuer(), token_endpoint])
     if claims["sub"] != actor_id:

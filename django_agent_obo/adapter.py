@@ -9,6 +9,7 @@ from typing import Any
 
 from django.db.models import Model
 
+from . import agent_documents
 from .conf import agent_obo_settings
 from .models import Agent
 
@@ -41,7 +42,10 @@ class DefaultAgentOBOAdapter:
         Raises :class:`DelegationRefused` when the agent is unknown, disabled, expired, not
         allowed for this client, or asked for scopes beyond its own.
         """
-        agent = Agent.objects.filter(actor_id=actor_id).first()
+        try:
+            agent = agent_documents.agent_for_request(actor_id, application)
+        except agent_documents.AgentDocumentError as exc:
+            raise DelegationRefused(exc.error, exc.reason, exc.description) from exc
         if agent is None:
             raise DelegationRefused(
                 "invalid_request", "unknown_actor", "The requested actor is not registered."

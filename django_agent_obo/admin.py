@@ -13,6 +13,7 @@ from urllib.parse import urlencode
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.db.models import Count, Model, Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
@@ -58,10 +59,26 @@ def changelist_url(model: type[Model], **params: Any) -> str:
 class AgentAdmin(admin.ModelAdmin):
     form = AgentForm
     list_display = ("actor_id", "name", "publisher", "status", "valid_until", "live_grants", "links")
-    list_filter = (AgentStatusFilter, ("allowed_clients", admin.RelatedOnlyFieldListFilter), "valid_until")
+    list_filter = (
+        AgentStatusFilter,
+        ("allowed_clients", admin.RelatedOnlyFieldListFilter),
+        "valid_until",
+        "pending_approval",
+        "registration_source",
+    )
     search_fields = ("actor_id", "name", "publisher")
     filter_horizontal = ("allowed_clients", "accepts_delegation_from")
-    readonly_fields = ("status", "is_active", "credentials_client", "links", "created_at", "updated_at")
+    readonly_fields = (
+        "status",
+        "is_active",
+        "credentials_client",
+        "links",
+        "created_at",
+        "updated_at",
+        "registration_source",
+        "pending_approval",
+        "document_expires_at",
+    )
     fieldsets = (
         (None, {"fields": ("actor_id", "name", "publisher", "description", "logo_uri")}),
         (
@@ -74,8 +91,9 @@ class AgentAdmin(admin.ModelAdmin):
         ),
         ("Token exchange", {"fields": ("accepts_delegation_from",)}),
         ("State", {"fields": ("status", "is_active", "links", "created_at", "updated_at")}),
+        ("Agent document", {"fields": ("registration_source", "pending_approval", "document_expires_at")}),
     )
-    actions = ["disable_agents", "enable_agents", "issue_new_credentials"]
+    actions = ["disable_agents", "enable_agents", "issue_new_credentials", "approve_agent_documents"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Agent]:
         live = Q(grants__revoked_at__isnull=True) & (
@@ -89,9 +107,11 @@ class AgentAdmin(admin.ModelAdmin):
 
     @admin.display(description="status")
     def status(self, agent: Agent) -> str:
-        return {"agent_disabled": "disabled", "agent_expired": "past valid until"}.get(
-            agent.unusable_reason() or "", "usable"
-        )
+        return {
+            "agent_disabled": "disabled",
+            "agent_expired": "past valid until",
+            "agent_pending_approval": "awaiting approval",
+        }.get(agent.unusable_reason() or "", "usable")
 
     @admin.display(description="live grants", ordering="n_live_grants")
     def live_grants(self, agent: Agent) -> str:
@@ -140,6 +160,15 @@ class AgentAdmin(admin.ModelAdmin):
         for agent in agents:
             delegation.set_agent_active(agent, True, by=request.user, ip=client_ip(request))
         self.message_user(request, f"Enabled {len(agents)} agent(s).")
+
+    @admin.action(description="Approve the selected agent documents (SPEC §11)")
+    def approve_agent_documents(self, request: HttpRequest, queryset: QuerySet[Agent]) -> None:
+        agents = list(queryset.filter(pending_approval=True))
+        for agent in agents:
+            with transaction.atomic():
+                Agent.objects.filter(pk=agent.pk).update(pending_approval=False)
+                delegation.set_agent_active(agent, True, by=request.user, ip=client_ip(request))
+        self.message_user(request, f"Approved {len(agents)} agent document(s).")
 
     @admin.action(description="Create credentials, or issue a new client secret (shown once)")
     def issue_new_credentials(self, request: HttpRequest, queryset: QuerySet[Agent]) -> None:

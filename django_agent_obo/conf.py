@@ -103,6 +103,12 @@ DEFAULTS: dict[str, Any] = {
     "BACKCHANNEL_NOTIFICATION_TIMEOUT_SECONDS": 3,
     # Rich authorization requests (RFC 9396): {"type name": "dotted.path.to.DetailType subclass"}.
     "AUTHORIZATION_DETAILS_TYPES": {},
+    # Agents named by an https URL (agent documents, SPEC §11): "off", "allowlist" (hosts in
+    # AGENT_DOCUMENT_HOSTS, ALLOWED_HOSTS syntax) or "pending" (stored inactive until an admin
+    # approves). AGENT_DOCUMENT_SCOPES: what such an agent may be granted until an admin edits it.
+    "AGENT_DOCUMENTS": "off",
+    "AGENT_DOCUMENT_HOSTS": [],
+    "AGENT_DOCUMENT_SCOPES": [],
     # Policy hooks a site overrides (see adapter.py).
     "ADAPTER": "django_agent_obo.adapter.DefaultAgentOBOAdapter",
     # --- resource server (django_agent_obo.resource; docs/resource-server-settings.md) ---

@@ -67,6 +67,21 @@ class Agent(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # Agents named by URL (SPEC §11, agent_documents.py): where the row came from, when its
+    # document is stale, and whether an admin still has to approve it.
+    SOURCE_ADMIN = "admin"
+    SOURCE_DOCUMENT = "document"
+    registration_source = models.CharField(
+        max_length=16,
+        choices=[(SOURCE_ADMIN, "registered by an admin"), (SOURCE_DOCUMENT, "agent document")],
+        default=SOURCE_ADMIN,
+    )
+    document_expires_at = models.DateTimeField(
+        null=True, blank=True, help_text="Agent document: re-fetched after this time."
+    )
+    pending_approval = models.BooleanField(
+        default=False, help_text="Agent document awaiting an admin's approval: refused until approved."
+    )
 
     class Meta:
         ordering = ["actor_id"]
@@ -111,6 +126,8 @@ class Agent(models.Model):
         return secret
 
     def unusable_reason(self, now: datetime | None = None) -> str | None:
+        if self.pending_approval:
+            return "agent_pending_approval"
         if not self.is_active:
             return "agent_disabled"
         if self.valid_until is not None and self.valid_until <= (now or timezone.now()):

@@ -82,7 +82,8 @@ class CibaGrant(GrantTypeBase):
                     request,
                 )
             request.agent_obo_context = TokenContext(
-                kind=IssuedToken.KIND_USER, authorization_details=row.authorization_details or [],
+                kind=IssuedToken.KIND_USER,
+                authorization_details=row.authorization_details or [],
             )
             return
         self.request_validator.prove_actor(request, row.agent)
