@@ -25,7 +25,8 @@ ROOT = Path(__file__).resolve().parent.parent
 SEED = """
 from oauth2_provider.models import get_application_model
 get_application_model().objects.create(
-    name="Rotation probe", client_id="rotation-probe", client_secret="rotation-secret-k7Qp2vXz9LmN4rT8wY6bJ3hF5dS",
+    name="Rotation probe", client_id="rotation-probe",
+    client_secret="rotation-secret-k7Qp2vXz9LmN4rT8wY6bJ3hF5dS",
     client_type="confidential", authorization_grant_type="client-credentials",
 )
 """
