@@ -100,6 +100,14 @@ DEFAULTS: dict[str, Any] = {
     # `resource.accessed` audit rows for protected requests, for this fraction of them.
     "RS_AUDIT_ACCESS": False,
     "RS_AUDIT_SAMPLE_RATE": 1.0,
+    # --- protected resources and self-registered clients (docs/mcp.md) ---
+    # RFC 9728 path-aware metadata: {identifier: {"scopes": [...], "name": "..."}}; DOT's
+    # OAUTH2_PROTECTED_RESOURCE_IDENTIFIER (the root document's resource) is included.
+    "PROTECTED_RESOURCES": {},
+    # Grant types a client may register for (RFC 7591, DOT's DCR_ENABLED), and the SHA-256 hex
+    # digests of the initial access tokens InitialAccessTokenPermission accepts.
+    "REGISTRATION_GRANT_TYPES": ["authorization_code", "refresh_token"],
+    "REGISTRATION_INITIAL_ACCESS_TOKENS": [],
 }
 
 IMPORT_STRINGS = ("ADAPTER",)

@@ -81,6 +81,7 @@ OAUTH2_PROVIDER = {
     "SCOPES": {
         "calendar.read": "Read your calendar events",
         "calendar.write": "Create events in your calendar",
+        "offline_access": "Stay connected when you are away (refresh tokens)",
     },
     "DEFAULT_SCOPES": ["calendar.read"],
     "PKCE_REQUIRED": True,
@@ -100,6 +101,12 @@ OAUTH2_PROVIDER = {
         "urn:ietf:params:oauth:grant-type:token-exchange",
     ],
     "OAUTH2_RESPONSE_TYPES_SUPPORTED": ["code"],
+    # MCP clients register themselves (RFC 7591, or a Client ID Metadata Document): open
+    # registration, as they expect; such a client runs no agent until an admin or the
+    # agent's `allow_any_client` allows it (docs/mcp.md).
+    "DCR_ENABLED": True,
+    "DCR_REGISTRATION_PERMISSION_CLASSES": ("oauth2_provider.dcr.AllowAllDCRPermission",),
+    "CIMD_ENABLED": True,
 }
 
 AGENT_OBO = {
@@ -111,6 +118,11 @@ AGENT_OBO = {
     # The example API (/api/) is its own audience (DEFAULT_AUDIENCE) and refuses a revoked
     # token on the very next request.
     "RS_REVOCATION_MODE": "database",
+    # RFC 9728 path-aware metadata for both resources; /mcp/ accepts tokens whose aud names it.
+    "PROTECTED_RESOURCES": {
+        OBO_ISSUER + "/api/": {"scopes": ["calendar.read", "calendar.write"], "name": "Calendar API"},
+        OBO_ISSUER + "/mcp/": {"scopes": ["calendar.read", "calendar.write"], "name": "Calendar MCP server"},
+    },
 }
 
 LOGGING = {

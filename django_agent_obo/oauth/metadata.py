@@ -14,6 +14,7 @@ from oauth2_provider.views import OAuthServerMetadataView
 
 from .. import keys
 from ..actors import ACTOR_TOKEN_TYPES
+from ..resources import OFFLINE_ACCESS
 from ..tokens import issuer
 from .exchange import TOKEN_EXCHANGE
 
@@ -38,6 +39,9 @@ class AgentServerMetadataView(OAuthServerMetadataView):
             oauth2_settings.COMPLIANT_BCP_RFC9700_AUTHZ_RESPONSE_ISS
         )
         data["access_token_signing_alg_values_supported"] = [keys.signing_key().alg]
+        if "refresh_token" not in data["grant_types_supported"]:
+            # offline_access asks for a refresh token (MCP SEP-2207): only offered when one is issued.
+            data["scopes_supported"] = [s for s in data["scopes_supported"] if s != OFFLINE_ACCESS]
         out = JsonResponse(data)
         out["Access-Control-Allow-Origin"] = "*"
         return out

@@ -60,7 +60,9 @@ def status_of(failure: Failure) -> int:
     return 401
 
 
-def bearer_challenge(request: HttpRequest, failure: Failure) -> str | None:
+def bearer_challenge(
+    request: HttpRequest, failure: Failure, *, resource_metadata: str | None = None
+) -> str | None:
     """The ``WWW-Authenticate`` value for ``failure`` (None for actor-policy denials)."""
     params: list[tuple[str, str]] = []
     if isinstance(failure, Denied):
@@ -75,7 +77,7 @@ def bearer_challenge(request: HttpRequest, failure: Failure) -> str | None:
         ]
     elif failure is not None:
         params = [("error", failure.error), ("error_description", failure.description)]
-    url = resource_metadata_url(request)
+    url = resource_metadata or resource_metadata_url(request)
     if url:
         params.append(("resource_metadata", url))
     if not params:
@@ -92,10 +94,16 @@ def error_body(failure: Failure) -> dict[str, Any]:
     return body
 
 
-def challenge_response(request: HttpRequest, failure: Failure) -> JsonResponse:
-    """The complete RFC 6750 answer: status, challenge header, JSON body, no caching."""
+def challenge_response(
+    request: HttpRequest, failure: Failure, *, resource_metadata: str | None = None
+) -> JsonResponse:
+    """The complete RFC 6750 answer: status, challenge header, JSON body, no caching.
+
+    ``resource_metadata``: the RFC 9728 document to name (default: ``RS_RESOURCE_METADATA_URL``
+    or the root document).
+    """
     response = JsonResponse(error_body(failure), status=status_of(failure))
-    challenge = bearer_challenge(request, failure)
+    challenge = bearer_challenge(request, failure, resource_metadata=resource_metadata)
     if challenge is not None:
         response["WWW-Authenticate"] = challenge
     response["Cache-Control"] = "no-store"

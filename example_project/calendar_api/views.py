@@ -20,22 +20,24 @@ def _info(request: HttpRequest) -> AccessTokenInfo:
     return info
 
 
+def identities(info: AccessTokenInfo) -> dict[str, Any]:
+    """The three identities of a token, kept apart (also the MCP ``whoami`` tool's answer)."""
+    return {
+        "sub": info.sub,
+        "client_id": info.client_id,
+        "actor": info.actor,
+        "actor_chain": list(info.actor_chain),
+        "scope": info.scope,
+    }
+
+
 @token_required()
 def whoami(request: HttpRequest) -> HttpResponse:
     """Any valid token: the three identities, kept apart."""
-    info = _info(request)
-    return JsonResponse(
-        {
-            "sub": info.sub,
-            "client_id": info.client_id,
-            "actor": info.actor,
-            "actor_chain": list(info.actor_chain),
-            "scope": info.scope,
-        }
-    )
+    return JsonResponse(identities(_info(request)))
 
 
-def _as_json(event: Event) -> dict[str, Any]:
+def event_json(event: Event) -> dict[str, Any]:
     return {
         "id": event.pk,
         "title": event.title,
@@ -66,7 +68,7 @@ def list_events(request: HttpRequest) -> HttpResponse:
     if refusal is not None:
         return refusal
     events = Event.objects.filter(user=_info(request).user)
-    return JsonResponse({"events": [_as_json(event) for event in events]})
+    return JsonResponse({"events": [event_json(event) for event in events]})
 
 
 @token_required("calendar.write")
@@ -98,7 +100,7 @@ def create_event(request: HttpRequest) -> HttpResponse:
         actor_chain=list(info.actor_chain),
         client_id=info.client_id,
     )
-    return JsonResponse(_as_json(event), status=201)
+    return JsonResponse(event_json(event), status=201)
 
 
 @csrf_exempt
