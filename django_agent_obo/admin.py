@@ -53,7 +53,10 @@ class AgentAdmin(admin.ModelAdmin):
     readonly_fields = ("status", "is_active", "credentials_client", "links", "created_at", "updated_at")
     fieldsets = (
         (None, {"fields": ("actor_id", "name", "publisher", "description", "logo_uri")}),
-        ("What it may do", {"fields": ("allowed_clients", "allowed_scopes", "valid_until")}),
+        (
+            "What it may do",
+            {"fields": ("allowed_clients", "allow_any_client", "allowed_scopes", "valid_until")},
+        ),
         (
             "How it proves itself",
             {"fields": ("jwks", "jwks_uri", "credentials_client", "create_credentials")},

@@ -115,6 +115,7 @@ class AgentAuthorizationView(AuthorizationView):
             zip(context.get("scopes", []), context.get("scopes_descriptions", []), strict=False)
         )
         context["show_duration"] = self.agent is not None
+        context["unverified_client"] = unverified_client(context["application"], context.get("redirect_uri"))
         return context
 
     # --- pending consent, kept in the user's session -------------------------------------
@@ -252,3 +253,15 @@ def consent_csp(context: dict[str, Any]) -> str:
         "default-src 'none'; style-src 'self' 'unsafe-inline'; img-src 'self' https: data:; "
         f"form-action {' '.join(targets)}; frame-ancestors 'none'; base-uri 'none'"
     )
+
+
+SELF_REGISTERED = ("dcr", "cimd")  # DOT's Application.RegistrationSource values
+
+
+def unverified_client(application: Any, redirect_uri: str | None) -> dict[str, str] | None:
+    """How a self-registered client (RFC 7591, or a client ID metadata document) is shown on
+    consent: unverified, with the host its answer goes to; None for a client an admin made."""
+    source = str(getattr(application, "registration_source", "") or "")
+    if source not in SELF_REGISTERED:
+        return None
+    return {"redirect_host": urlsplit(redirect_uri or "").netloc or "?", "source": source}
