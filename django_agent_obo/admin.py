@@ -22,6 +22,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 
 from . import delegation, timeline
+from .admin_clients import ClientApprovalAdmin  # noqa: F401  (registers the self-registered clients)
 from .admin_filters import (
     ActorFilter,
     AgentStatusFilter,

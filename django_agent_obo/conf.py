@@ -108,6 +108,8 @@ DEFAULTS: dict[str, Any] = {
     # digests of the initial access tokens InitialAccessTokenPermission accepts.
     "REGISTRATION_GRANT_TYPES": ["authorization_code", "refresh_token"],
     "REGISTRATION_INITIAL_ACCESS_TOKENS": [],
+    # A self-registered client starts no flow until an admin approves it (ClientApproval).
+    "REGISTRATION_REQUIRES_APPROVAL": False,
 }
 
 IMPORT_STRINGS = ("ADAPTER",)

@@ -73,3 +73,29 @@ def metadata_problem(data: Any) -> str | None:
         if refused:
             return "This server does not register clients for grant types: " + ", ".join(sorted(refused))
     return None
+
+
+SELF_REGISTERED = ("dcr", "cimd")  # DOT's Application.RegistrationSource values
+
+
+def is_self_registered(application: Any) -> bool:
+    return str(getattr(application, "registration_source", "") or "") in SELF_REGISTERED
+
+
+def note_registered(application: Any) -> None:
+    """Record a newly registered client as pending, where the site asks for approval."""
+    from .models import ClientApproval
+
+    if agent_obo_settings.REGISTRATION_REQUIRES_APPROVAL and is_self_registered(application):
+        ClientApproval.objects.get_or_create(application=application)
+
+
+def awaiting_approval(application: Any) -> bool:
+    """True when ``application`` registered itself and no admin has approved it yet
+    (``REGISTRATION_REQUIRES_APPROVAL``); a client first seen here is recorded as pending."""
+    from .models import ClientApproval
+
+    if not agent_obo_settings.REGISTRATION_REQUIRES_APPROVAL or not is_self_registered(application):
+        return False
+    approval, _ = ClientApproval.objects.get_or_create(application=application)
+    return approval.status != ClientApproval.APPROVED

@@ -12,7 +12,16 @@ from django.test import Client
 from oauth2_provider.models import get_application_model
 
 from django_agent_obo.registration import hash_initial_access_token
-from tests.conftest import AUTHORIZE_URL, App, authorize_params, logged_in, make_agent, make_app, pkce
+from tests.conftest import (
+    AUTHORIZE_URL,
+    App,
+    authorize_params,
+    hidden_fields,
+    logged_in,
+    make_agent,
+    make_app,
+    pkce,
+)
 from tests.fixtures_resource import configure
 
 CALLBACK = "http://127.0.0.1:53682/callback"
@@ -195,3 +204,42 @@ def test_each_path_aware_document_names_the_identifier_its_url_was_built_from():
         assert document["authorization_servers"] == ["http://127.0.0.1:8000"]
     root = Client().get("/.well-known/oauth-protected-resource").json()
     assert root["resource"] == "http://127.0.0.1:8000/api/"
+
+
+def test_pending_approval_policy(settings, user, admin_client):
+    from django_agent_obo.models import AuditEvent, ClientApproval
+
+    configure(settings, REGISTRATION_REQUIRES_APPROVAL=True)
+    app = registered()
+    approval = ClientApproval.objects.get(application=app.model)
+    assert approval.status == ClientApproval.PENDING
+    assert error_at_callback(consent_page(user, app)) == "unauthorized_client"
+    assert AuditEvent.objects.filter(event="consent.denied", reason="client_pending_approval").exists()
+    # The admin sees it and approves it.
+    listing = admin_client.get("/admin/django_agent_obo/clientapproval/")
+    assert "Some MCP client" in listing.content.decode()
+    admin_client.post(
+        "/admin/django_agent_obo/clientapproval/", {"action": "approve", "_selected_action": [approval.pk]}
+    )
+    approval.refresh_from_db()
+    assert approval.status == ClientApproval.APPROVED
+    assert consent_page(user, app).status_code == 200
+    # Clients an admin made are not affected.
+    assert consent_page(user, make_app(redirect=CALLBACK)).status_code == 200
+
+
+def test_pending_approval_refuses_a_consent_answered_after_rejection(settings, user):
+    from django_agent_obo.models import ClientApproval
+
+    configure(settings, REGISTRATION_REQUIRES_APPROVAL=True)
+    app = registered()
+    ClientApproval.objects.filter(application=app.model).update(status=ClientApproval.APPROVED)
+    browser = logged_in(user)
+    _, code_challenge = pkce()
+    page = browser.get(
+        AUTHORIZE_URL + "?" + urlencode(authorize_params(app, code_challenge, redirect_uri=CALLBACK))
+    )
+    assert page.status_code == 200
+    ClientApproval.objects.filter(application=app.model).update(status=ClientApproval.REJECTED)
+    form = {**hidden_fields(page.content.decode()), "allow": "Authorize"}
+    assert error_at_callback(browser.post(AUTHORIZE_URL, form)) == "unauthorized_client"

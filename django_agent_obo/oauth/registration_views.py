@@ -11,10 +11,11 @@ import json
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from oauth2_provider.models import get_application_model
 from oauth2_provider.settings import oauth2_settings
 from oauth2_provider.views import DynamicClientRegistrationManagementView, DynamicClientRegistrationView
 
-from ..registration import metadata_problem
+from ..registration import metadata_problem, note_registered
 
 
 def _refusal(request: HttpRequest) -> JsonResponse | None:
@@ -42,7 +43,12 @@ class AgentClientRegistrationView(DynamicClientRegistrationView):
             refusal = _refusal(request)
             if refusal is not None:
                 return refusal
-        return super().post(request, *args, **kwargs)
+        response = super().post(request, *args, **kwargs)
+        if response.status_code == 201:
+            note_registered(
+                get_application_model().objects.get(client_id=json.loads(response.content)["client_id"])
+            )
+        return response
 
 
 class AgentClientConfigurationView(DynamicClientRegistrationManagementView):
