@@ -40,7 +40,9 @@ class DefaultAgentOBOAdapter:
         """Check a ``requested_actor`` before consent (draft -02 §4.2) and return the agent.
 
         Raises :class:`DelegationRefused` when the agent is unknown, disabled, expired, not
-        allowed for this client, or asked for scopes beyond its own.
+        allowed for this client (an admin lists it in ``allowed_clients``, or the agent has
+        ``allow_any_client``: the only ways a self-registered client runs an agent), or asked
+        for scopes beyond its own.
         """
         try:
             agent = agent_documents.agent_for_request(actor_id, application)
@@ -53,7 +55,7 @@ class DefaultAgentOBOAdapter:
         reason = agent.unusable_reason()
         if reason is not None:
             raise DelegationRefused("invalid_request", reason, "The requested actor is not available.")
-        if not agent.allowed_clients.filter(pk=application.pk).exists():
+        if not agent.allow_any_client and not agent.allowed_clients.filter(pk=application.pk).exists():
             raise DelegationRefused(
                 "unauthorized_client",
                 "actor_not_allowed_for_client",

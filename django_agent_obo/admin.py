@@ -25,6 +25,7 @@ from django.utils.html import format_html
 from . import delegation, timeline
 from .admin_backchannel import BackchannelClientAdmin  # noqa: F401  (registers the CIBA screens)
 from .admin_client_keys import ClientKeySetAdmin  # noqa: F401  registers the client key screen
+from .admin_clients import ClientApprovalAdmin  # noqa: F401  (registers the self-registered clients)
 from .admin_dpop import ClientDPoPPolicyAdmin  # noqa: F401  registers the client DPoP policy screen
 from .admin_filters import (
     ActorFilter,
@@ -83,7 +84,15 @@ class AgentAdmin(admin.ModelAdmin):
         (None, {"fields": ("actor_id", "name", "publisher", "description", "logo_uri")}),
         (
             "What it may do",
-            {"fields": ("allowed_clients", "allowed_scopes", "authorization_details_types", "valid_until")},
+            {
+                "fields": (
+                    "allowed_clients",
+                    "allow_any_client",
+                    "allowed_scopes",
+                    "authorization_details_types",
+                    "valid_until",
+                )
+            },
         ),
         (
             "How it proves itself",

@@ -154,6 +154,16 @@ DEFAULTS: dict[str, Any] = {
     # must be this origin (e.g. "https://api.example.com", optionally with a path prefix)
     # followed by the request's path. None: the request's own absolute URL.
     "RS_EXTERNAL_URL": None,
+    # --- protected resources and self-registered clients (docs/mcp.md) ---
+    # RFC 9728 path-aware metadata: {identifier: {"scopes": [...], "name": "..."}}; DOT's
+    # OAUTH2_PROTECTED_RESOURCE_IDENTIFIER (the root document's resource) is included.
+    "PROTECTED_RESOURCES": {},
+    # Grant types a client may register for (RFC 7591, DOT's DCR_ENABLED), and the SHA-256 hex
+    # digests of the initial access tokens InitialAccessTokenPermission accepts.
+    "REGISTRATION_GRANT_TYPES": ["authorization_code", "refresh_token"],
+    "REGISTRATION_INITIAL_ACCESS_TOKENS": [],
+    # A self-registered client starts no flow until an admin approves it (ClientApproval).
+    "REGISTRATION_REQUIRES_APPROVAL": False,
 }
 
 IMPORT_STRINGS = ("ADAPTER",)

@@ -1,8 +1,10 @@
 """URL patterns, separately includable.
 
-* ``oauth2_urlpatterns``: DOT's protocol routes with our authorization and token views and a
-  JWKS route; include under a prefix with the ``oauth2_provider`` namespace.
-* ``metadata_urlpatterns``: RFC 8414 / RFC 9728 documents; include at the site root.
+* ``oauth2_urlpatterns``: DOT's protocol routes with our authorization and token views, a
+  JWKS route and DOT's RFC 7591/7592 registration (answering 404 unless ``DCR_ENABLED``);
+  include under a prefix with the ``oauth2_provider`` namespace.
+* ``metadata_urlpatterns``: RFC 8414 / RFC 9728 documents (the root one and the path-aware
+  one of each protected resource); include at the site root.
 
 ``urlpatterns`` replaces ``include("oauth2_provider.urls")``: the two lists above plus DOT's
 application and authorized-token management pages, which keep their names in the namespace
@@ -11,13 +13,14 @@ application and authorized-token management pages, which keep their names in the
 
 from django.urls import include, path
 from oauth2_provider import urls as dot_urls
-from oauth2_provider import views as dot_views
 
 from .application_management import staff_only_management
 from .oauth.authorize import AgentAuthorizationView
 from .oauth.bc_authorize import BackchannelAuthenticationView
 from .oauth.introspection import AgentIntrospectTokenView
 from .oauth.metadata import AgentServerMetadataView, JwksView
+from .oauth.registration_views import AgentClientConfigurationView, AgentClientRegistrationView
+from .oauth.resource_metadata import AgentResourceMetadataView
 from .oauth.revocation import AgentRevokeTokenView
 from .oauth.token import AgentTokenView
 
@@ -30,6 +33,13 @@ oauth2_urlpatterns = [
     path("introspect/", AgentIntrospectTokenView.as_view(), name="introspect"),
     path("jwks/", JwksView.as_view(), name="jwks"),
     path("bc-authorize/", BackchannelAuthenticationView.as_view(), name="bc-authorize"),
+    # RFC 7591/7592 (DOT's views, answering 404 unless DCR_ENABLED); names as in DOT's dcr_urlpatterns.
+    path("register/", AgentClientRegistrationView.as_view(), name="dcr-register"),
+    path(
+        "register/<str:client_id>/",
+        AgentClientConfigurationView.as_view(),
+        name="dcr-register-management",
+    ),
 ]
 
 metadata_urlpatterns = [
@@ -40,8 +50,14 @@ metadata_urlpatterns = [
     ),
     path(
         ".well-known/oauth-protected-resource",
-        dot_views.OAuthProtectedResourceMetadataView.as_view(),
+        AgentResourceMetadataView.as_view(),
         name="oauth-resource-metadata",
+    ),
+    # RFC 9728 §3.1: the document of each PROTECTED_RESOURCES identifier, at its path-aware URL.
+    path(
+        ".well-known/oauth-protected-resource/<path:resource_path>",
+        AgentResourceMetadataView.as_view(),
+        name="oauth-resource-metadata-path",
     ),
 ]
 

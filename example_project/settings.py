@@ -101,6 +101,7 @@ OAUTH2_PROVIDER = {
     "SCOPES": {
         "calendar.read": "Read your calendar events",
         "calendar.write": "Create events in your calendar",
+        "offline_access": "Stay connected when you are away (refresh tokens)",
     },
     "DEFAULT_SCOPES": ["calendar.read"],
     "PKCE_REQUIRED": True,
@@ -121,6 +122,12 @@ OAUTH2_PROVIDER = {
     ],
     "OAUTH2_RESPONSE_TYPES_SUPPORTED": ["code"],
     "CLIENT_SECRET_HASHER": "agent_obo_sha256",
+    # MCP clients register themselves (RFC 7591, or a Client ID Metadata Document): open
+    # registration, as they expect; such a client runs no agent until an admin or the
+    # agent's `allow_any_client` allows it (docs/mcp.md).
+    "DCR_ENABLED": True,
+    "DCR_REGISTRATION_PERMISSION_CLASSES": ("oauth2_provider.dcr.AllowAllDCRPermission",),
+    "CIMD_ENABLED": True,
 }
 
 AGENT_OBO = {
@@ -134,6 +141,11 @@ AGENT_OBO = {
     "RS_REVOCATION_MODE": "database",
     # RFC 9396 authorization_details the example accepts (see calendar_api/details.py).
     "AUTHORIZATION_DETAILS_TYPES": {"calendar_event": "example_project.calendar_api.details.CalendarEvent"},
+    # RFC 9728 path-aware metadata for both resources; /mcp/ accepts tokens whose aud names it.
+    "PROTECTED_RESOURCES": {
+        OBO_ISSUER + "/api/": {"scopes": ["calendar.read", "calendar.write"], "name": "Calendar API"},
+        OBO_ISSUER + "/mcp/": {"scopes": ["calendar.read", "calendar.write"], "name": "Calendar MCP server"},
+    },
 }
 
 LOGGING = {

@@ -4,6 +4,7 @@ from .agents import Agent
 from .audit import AuditEvent
 from .backchannel import BackchannelClient, BackchannelRequest
 from .client_keys import ClientKeySet
+from .clients import ClientApproval
 from .consents import PendingConsent
 from .dpop import ClientDPoPPolicy
 from .grants import AgentGrant, CodeBinding, IssuedToken
@@ -15,6 +16,7 @@ __all__ = [
     "AuditEvent",
     "BackchannelClient",
     "BackchannelRequest",
+    "ClientApproval",
     "ClientDPoPPolicy",
     "ClientKeySet",
     "CodeBinding",

@@ -36,6 +36,11 @@ class Agent(models.Model):
         related_name="runnable_agents",
         help_text="Client applications that may run this agent (requested_actor).",
     )
+    allow_any_client = models.BooleanField(
+        default=False,
+        help_text="Any client the user consents to may run this agent, self-registered ones included "
+        "(otherwise only the allowed clients).",
+    )
     allowed_scopes = models.TextField(
         blank=True, help_text="Space-separated scopes this agent may ever be granted."
     )

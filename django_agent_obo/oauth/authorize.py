@@ -24,6 +24,7 @@ from .. import audit, authorization_details, dpop
 from ..adapter import DelegationRefused, get_adapter
 from ..conf import agent_obo_settings
 from ..models import Agent, AuditEvent, PendingConsent
+from ..registration import awaiting_approval, is_self_registered
 from ..tokens import issuer
 from . import consent_page, unstorable
 from .forms import BOUND_FIELDS, ConsentForm, parse_duration
@@ -86,6 +87,7 @@ class AgentAuthorizationView(AuthorizationView):
         application = get_application_model().objects.get(client_id=credentials["client_id"])
         try:
             self._check_request(request, credentials, actor_id is not None)
+            check_approved(application)
             if actor_id is not None:
                 self.agent = get_adapter().resolve_requested_actor(
                     actor_id, application, scopes, request.user
@@ -150,6 +152,7 @@ class AgentAuthorizationView(AuthorizationView):
         context["authorization_detail_items"] = authorization_details.describe(
             self.authorization_details or []
         )
+        context["unverified_client"] = unverified_client(context["application"], context.get("redirect_uri"))
         return context
 
     # --- pending consent, one row per page shown ------------------------------------------
@@ -235,6 +238,11 @@ class AgentAuthorizationView(AuthorizationView):
             return self._error_page("The consent request was altered. Nothing was granted.")
         fields = entry["fields"]
         scopes = fields["scope"].split()
+        try:
+            check_approved(application)
+        except DelegationRefused as refusal:
+            self._audit_denied(refusal.reason, application.client_id, chain, scopes)
+            return self._error_redirect(refusal.error, refusal.description, fields, application)
         if entry["actor_id"]:
             try:
                 self.agent = get_adapter().resolve_requested_actor(
@@ -323,3 +331,22 @@ def consent_csp(context: dict[str, Any]) -> str:
         "default-src 'none'; style-src 'self' 'unsafe-inline'; img-src 'self' https: data:; "
         f"form-action {' '.join(targets)}; frame-ancestors 'none'; base-uri 'none'"
     )
+
+
+def check_approved(application: Any) -> None:
+    """Where the site approves self-registered clients, one still pending starts no flow."""
+    if awaiting_approval(application):
+        raise DelegationRefused(
+            "unauthorized_client",
+            "client_pending_approval",
+            "This application awaits approval by the site's administrators.",
+        )
+
+
+def unverified_client(application: Any, redirect_uri: str | None) -> dict[str, str] | None:
+    """How a self-registered client (RFC 7591, or a client ID metadata document) is shown on
+    consent: unverified, with the host its answer goes to; None for a client an admin made."""
+    if not is_self_registered(application):
+        return None
+    source = str(application.registration_source)
+    return {"redirect_host": urlsplit(redirect_uri or "").netloc or "?", "source": source}

@@ -16,6 +16,7 @@ from .. import authorization_details, keys
 from ..actors import ACTOR_TOKEN_TYPES
 from ..client_assertions import AUTH_METHOD, signing_algorithms
 from ..conf import agent_obo_settings
+from ..resources import OFFLINE_ACCESS
 from ..tokens import issuer
 from .backchannel import CIBA
 from .exchange import TOKEN_EXCHANGE
@@ -57,6 +58,9 @@ class AgentServerMetadataView(OAuthServerMetadataView):
         data["dpop_signing_alg_values_supported"] = list(agent_obo_settings.DPOP_ALGORITHMS)  # RFC 9449 §5.1
         if authorization_details.types_supported():  # RFC 9396 §10
             data["authorization_details_types_supported"] = authorization_details.types_supported()
+        if "refresh_token" not in data["grant_types_supported"]:
+            # offline_access asks for a refresh token (MCP SEP-2207): only offered when one is issued.
+            data["scopes_supported"] = [s for s in data["scopes_supported"] if s != OFFLINE_ACCESS]
         out = JsonResponse(data)
         out["Access-Control-Allow-Origin"] = "*"
         return out

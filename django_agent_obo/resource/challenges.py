@@ -61,7 +61,9 @@ def status_of(failure: Failure) -> int:
     return 401
 
 
-def bearer_challenge(request: HttpRequest, failure: Failure) -> str | None:
+def bearer_challenge(
+    request: HttpRequest, failure: Failure, *, resource_metadata: str | None = None
+) -> str | None:
     """The ``WWW-Authenticate`` value for ``failure`` (None for actor-policy denials)."""
     params: list[tuple[str, str]] = []
     if isinstance(failure, Denied):
@@ -76,7 +78,7 @@ def bearer_challenge(request: HttpRequest, failure: Failure) -> str | None:
         ]
     elif failure is not None:
         params = [("error", failure.error), ("error_description", failure.description)]
-    url = resource_metadata_url(request)
+    url = resource_metadata or resource_metadata_url(request)
     if url:
         params.append(("resource_metadata", url))
     if not params:
@@ -100,14 +102,20 @@ def dpop_challenge(request: HttpRequest, failure: Failure) -> str:
     return "DPoP " + ", ".join(f'{name}="{quote(value)}"' for name, value in params)
 
 
-def www_authenticate(request: HttpRequest, failure: Failure, *, proven: bool | None = None) -> str | None:
+def www_authenticate(
+    request: HttpRequest,
+    failure: Failure,
+    *,
+    proven: bool | None = None,
+    resource_metadata: str | None = None,
+) -> str | None:
     """``Bearer`` and ``DPoP`` challenges side by side (RFC 9449 §7.1), the error in the one
     the client used (a DPoP refusal, or a scope denial of a proven token); ``DPoP`` alone
     with ``RS_DPOP_REQUIRED``; None for actor-policy denials."""
     if proven is None:
         proven = bool(getattr(getattr(request, "auth", None), "proven", False))
     in_dpop = getattr(failure, "scheme", None) == "DPoP" or (isinstance(failure, Denied) and proven)
-    bearer = bearer_challenge(request, None if in_dpop else failure)
+    bearer = bearer_challenge(request, None if in_dpop else failure, resource_metadata=resource_metadata)
     if isinstance(failure, Denied) and failure.error != "insufficient_scope":
         return None
     proof_challenge = dpop_challenge(request, failure if in_dpop else None)
@@ -125,11 +133,21 @@ def error_body(failure: Failure) -> dict[str, Any]:
     return body
 
 
-def challenge_response(request: HttpRequest, failure: Failure, *, proven: bool | None = None) -> JsonResponse:
-    """The complete RFC 6750 answer: status, challenge header, JSON body, no caching
-    (``proven``: the refused token came with its DPoP proof, see :func:`www_authenticate`)."""
+def challenge_response(
+    request: HttpRequest,
+    failure: Failure,
+    *,
+    proven: bool | None = None,
+    resource_metadata: str | None = None,
+) -> JsonResponse:
+    """The complete RFC 6750 answer: status, challenge header, JSON body, no caching.
+
+    ``proven``: the refused token came with its DPoP proof (see :func:`www_authenticate`);
+    ``resource_metadata``: the RFC 9728 document to name (default: ``RS_RESOURCE_METADATA_URL``
+    or the root document).
+    """
     response = JsonResponse(error_body(failure), status=status_of(failure))
-    challenge = www_authenticate(request, failure, proven=proven)
+    challenge = www_authenticate(request, failure, proven=proven, resource_metadata=resource_metadata)
     if challenge is not None:
         response["WWW-Authenticate"] = challenge
     if getattr(failure, "use_nonce", False):

@@ -20,6 +20,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from ..conf import agent_obo_settings
 from ..dpop import server_nonces
+from ..resources import described
 from .challenges import RequestError, challenge_response
 from .policy import ActorRule, Denied, Policy
 from .request import attach, audit_access, authenticate
@@ -28,19 +29,26 @@ from .validation import AccessTokenInfo, TokenError
 View = Callable[..., HttpResponse]
 
 
-def guard(request: HttpRequest, policy: Policy) -> HttpResponse | None:
-    """None when ``request`` may proceed (``request.auth`` set), else the refusal."""
+def guard(request: HttpRequest, policy: Policy, *, resource: str | None = None) -> HttpResponse | None:
+    """None when ``request`` may proceed (``request.auth`` set), else the refusal.
+
+    ``resource``: a resource identifier of its own (RFC 9728): tokens must name it in ``aud``
+    and challenges point at its path-aware metadata document (``resources``).
+    """
+    audience = [resource] if resource else None
+    metadata = described(resource).metadata_url if resource else None
     info: AccessTokenInfo | None = None
     try:
-        info = authenticate(request)
+        info = authenticate(request, audience=audience)
         if info is not None:
             policy.check(info)
     except (TokenError, RequestError, Denied) as failure:
         audit_access(request, info, failure, policy.scopes)
-        return challenge_response(request, failure, proven=info.proven if info is not None else None)
+        proven = info.proven if info is not None else None
+        return challenge_response(request, failure, proven=proven, resource_metadata=metadata)
     if info is None:
         audit_access(request, None, None)
-        return challenge_response(request, None)
+        return challenge_response(request, None, resource_metadata=metadata)
     attach(request, info)
     audit_access(request, info, None, policy.scopes)
     return None
@@ -53,8 +61,10 @@ def token_required(
     agent: bool | None = None,
     actors: ActorRule | None = None,
     max_chain_depth: int | None = None,
+    resource: str | None = None,
 ) -> Callable[[View], View]:
-    """Require a valid access token meeting the given policy (see :class:`Policy`)."""
+    """Require a valid access token meeting the given policy (see :class:`Policy`);
+    ``resource``: see :func:`guard`."""
     policy = Policy.build(
         scopes, scope_match=scope_match, agent=agent, actors=actors, max_chain_depth=max_chain_depth
     )
@@ -62,7 +72,7 @@ def token_required(
     def decorator(view: View) -> View:
         @wraps(view)
         def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-            refusal = guard(request, policy)
+            refusal = guard(request, policy, resource=resource)
             if refusal is not None:
                 return refusal
             response = view(request, *args, **kwargs)

@@ -120,22 +120,23 @@ def verify_request_proof(request: HttpRequest, token: str, jkt: str | None) -> d
         raise DPoPTokenError.of_proof(exc) from exc
 
 
-def validate_request(request: HttpRequest) -> AccessTokenInfo | None:
-    """The request's validated access token (None without one); raises :class:`TokenError`
-    (a :class:`DPoPTokenError` for DPoP refusals) or :class:`RequestError`."""
+def validate_request(request: HttpRequest, *, audience: list[str] | None = None) -> AccessTokenInfo | None:
+    """The request's validated access token (None without one), for ``audience`` (None: the
+    configured one); raises :class:`TokenError` (a :class:`DPoPTokenError` for DPoP refusals)
+    or :class:`RequestError`."""
     presented = credentials(request)
     if presented is None:
         return None
     scheme, token = presented
     if scheme == "bearer":
-        info = validate_access_token(token)
+        info = validate_access_token(token, audience=audience)
         if "cnf" in info.claims:
             raise DPoPTokenError("token_dpop_bound")
         if agent_obo_settings.RS_DPOP_REQUIRED:
             raise DPoPTokenError("token_dpop_required")
         return info
     try:
-        info = validate_access_token(token)
+        info = validate_access_token(token, audience=audience)
     except DPoPTokenError:
         raise
     except TokenError as exc:

@@ -36,23 +36,37 @@ def bearer_token(request: HttpRequest) -> str | None:
     return credentials
 
 
-def authenticate(request: HttpRequest) -> AccessTokenInfo | None:
+def authenticate(request: HttpRequest, *, audience: list[str] | None = None) -> AccessTokenInfo | None:
     """The validated token of ``request`` (None without one); raises on a bad one.
 
-    The outcome is remembered on the request, so middleware, decorator and DRF class
-    validate a token at most once.
+    The outcome is remembered on the request (per ``audience``, see
+    :func:`validate_access_token`), so middleware, decorator and DRF class validate a token
+    at most once.
     """
-    remembered: tuple[AccessTokenInfo | None, Exception | None] | None = getattr(request, RESULT_ATTR, None)
-    if remembered is None:
-        try:
-            remembered = (validate_request(request), None)  # Bearer, or DPoP with its proof
-        except (TokenError, RequestError) as exc:
-            remembered = (None, exc)
-        setattr(request, RESULT_ATTR, remembered)
+    if audience is not None:
+        remembered_for: dict[tuple[str, ...], Any] = request.__dict__.setdefault(RESULT_ATTR + "_aud", {})
+        key = tuple(audience)
+        if key not in remembered_for:
+            remembered_for[key] = _validate(request, audience)
+        remembered = remembered_for[key]
+    else:
+        remembered = getattr(request, RESULT_ATTR, None)
+        if remembered is None:
+            remembered = _validate(request, None)
+            setattr(request, RESULT_ATTR, remembered)
     info, error = remembered
     if error is not None:
         raise error
     return info
+
+
+def _validate(
+    request: HttpRequest, audience: list[str] | None
+) -> tuple[AccessTokenInfo | None, Exception | None]:
+    try:
+        return (validate_request(request, audience=audience), None)  # Bearer, or DPoP with its proof
+    except (TokenError, RequestError) as exc:
+        return (None, exc)
 
 
 def attach(request: HttpRequest, info: AccessTokenInfo) -> None:

@@ -201,9 +201,13 @@ def verify_signed(token: str, *, audience: list[str] | None) -> dict[str, Any]:
         raise TokenError(_reason(exc)) from exc
 
 
-def validate_access_token(token: str) -> AccessTokenInfo:
-    """Validate a bearer token for this resource; raises :class:`TokenError` (RFC 6750 §3.1)."""
-    claims = verify_signed(token, audience=expected_audience())
+def validate_access_token(token: str, *, audience: list[str] | None = None) -> AccessTokenInfo:
+    """Validate a bearer token for this resource; raises :class:`TokenError` (RFC 6750 §3.1).
+
+    ``audience``: the ``aud`` values accepted here (a resource of its own, such as an MCP
+    server); None: ``RS_AUDIENCE``.
+    """
+    claims = verify_signed(token, audience=audience or expected_audience())
     sub, client_id, jti, scope = claims["sub"], claims["client_id"], claims["jti"], claims.get("scope", "")
     if not (isinstance(sub, str) and isinstance(client_id, str) and isinstance(jti, str)):
         raise TokenError("token_claims")

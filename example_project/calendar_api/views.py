@@ -30,10 +30,8 @@ def _info(request: HttpRequest) -> AccessTokenInfo:
     return info
 
 
-@token_required()
-def whoami(request: HttpRequest) -> HttpResponse:
-    """Any valid token: the three identities, kept apart."""
-    info = _info(request)
+def identities(info: AccessTokenInfo) -> dict[str, Any]:
+    """The three identities of a token, kept apart (also the MCP ``whoami`` tool's answer)."""
     body: dict[str, Any] = {
         "sub": info.sub,
         "client_id": info.client_id,
@@ -41,12 +39,18 @@ def whoami(request: HttpRequest) -> HttpResponse:
         "actor_chain": list(info.actor_chain),
         "scope": info.scope,
     }
-    if info.authorization_details:
+    if info.authorization_details:  # RFC 9396, as approved (SPEC §14)
         body["authorization_details"] = info.authorization_details
-    return JsonResponse(body)
+    return body
 
 
-def _as_json(event: Event) -> dict[str, Any]:
+@token_required()
+def whoami(request: HttpRequest) -> HttpResponse:
+    """Any valid token: the three identities, kept apart."""
+    return JsonResponse(identities(_info(request)))
+
+
+def event_json(event: Event) -> dict[str, Any]:
     return {
         "id": event.pk,
         "title": event.title,
@@ -88,7 +92,7 @@ def list_events(request: HttpRequest) -> HttpResponse:
             )
             return challenge_response(request, denied)
         events = [event for event in events if covers(approved, _detail("read", event.starts_at))]
-    return JsonResponse({"events": [_as_json(event) for event in events]})
+    return JsonResponse({"events": [event_json(event) for event in events]})
 
 
 def _detail(action: str, starts_at: Any) -> dict[str, Any]:
@@ -133,7 +137,7 @@ def create_event(request: HttpRequest) -> HttpResponse:
         actor_chain=list(info.actor_chain),
         client_id=info.client_id,
     )
-    return JsonResponse(_as_json(event), status=201)
+    return JsonResponse(event_json(event), status=201)
 
 
 @csrf_exempt

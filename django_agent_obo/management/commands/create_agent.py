@@ -28,6 +28,11 @@ class Command(BaseCommand):
         parser.add_argument("--logo-uri", default="")
         parser.add_argument("--client", action="extend", nargs="+", default=[], metavar="CLIENT_ID")
         parser.add_argument(
+            "--any-client",
+            action="store_true",
+            help="Any client the user consents to may run it, self-registered ones included",
+        )
+        parser.add_argument(
             "--scopes", default="", help='Space-separated, e.g. "calendar.read calendar.write"'
         )
         parser.add_argument("--jwks", type=Path, help="A JWK Set file with the agent's public keys")
@@ -88,6 +93,7 @@ class Command(BaseCommand):
             jwks=jwks,
             jwks_uri=options["jwks_uri"],
             valid_until=valid_until,
+            allow_any_client=options["any_client"],
         )
         try:
             agent.full_clean()

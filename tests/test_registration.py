@@ -1,0 +1,245 @@
+"""Self-registered clients (SPEC §10): DOT's RFC 7591/7592 views through our URL conf, the
+site's policy, our metadata checks, the consent page, and what such a client may run."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+import pytest
+from django.test import Client
+from oauth2_provider.models import get_application_model
+
+from django_agent_obo.registration import hash_initial_access_token
+from tests.conftest import (
+    AUTHORIZE_URL,
+    App,
+    authorize_params,
+    hidden_fields,
+    logged_in,
+    make_agent,
+    make_app,
+    pkce,
+)
+from tests.fixtures_resource import configure
+
+CALLBACK = "http://127.0.0.1:53682/callback"
+
+
+def register(body: Any, **headers: str) -> Any:
+    raw = body if isinstance(body, bytes | str) else json.dumps(body)
+    return Client().post("/o/register/", raw, content_type="application/json", **headers)
+
+
+def registered(**metadata: Any) -> App:
+    response = register({"client_name": "Some MCP client", "redirect_uris": [CALLBACK], **metadata})
+    assert response.status_code == 201, response.content
+    data = response.json()
+    model = get_application_model().objects.get(client_id=data["client_id"])
+    return App(model=model, client_id=data["client_id"], secret=data.get("client_secret", ""))
+
+
+def dot(settings: Any, **values: Any) -> None:
+    settings.OAUTH2_PROVIDER = {**settings.OAUTH2_PROVIDER, **values}
+
+
+def test_metadata_advertises_registration_and_client_id_metadata_documents():
+    data = Client().get("/.well-known/oauth-authorization-server").json()
+    assert data["registration_endpoint"] == "http://127.0.0.1:8000/o/register/"
+    assert data["client_id_metadata_document_supported"] is True
+
+
+def test_registration_is_off_unless_the_site_turns_it_on(settings):
+    dot(settings, DCR_ENABLED=False, CIMD_ENABLED=False)
+    data = Client().get("/.well-known/oauth-authorization-server").json()
+    assert "registration_endpoint" not in data
+    assert data["client_id_metadata_document_supported"] is False
+    assert register({"redirect_uris": [CALLBACK]}).status_code == 404
+
+
+def test_open_registration_gives_a_confidential_client_with_its_management_uri():
+    response = register(
+        {
+            "client_name": "MCP",
+            "redirect_uris": [CALLBACK],
+            "grant_types": ["authorization_code", "refresh_token"],
+        }
+    )
+    assert response.status_code == 201, response.content
+    data = response.json()
+    assert data["token_endpoint_auth_method"] == "client_secret_basic" and data["client_secret"]
+    management = Client().get(
+        data["registration_client_uri"].removeprefix("http://testserver"),
+        HTTP_AUTHORIZATION=f"Bearer {data['registration_access_token']}",
+    )
+    assert management.status_code == 200
+    assert management.json()["client_id"] == data["client_id"]
+
+
+@pytest.mark.parametrize(
+    ("body", "needle"),
+    [
+        ({"redirect_uris": [CALLBACK], "client_name": "evil\x00name"}, "NUL"),
+        ({"redirect_uris": ["http://127.0.0.1/cb\x00"]}, "NUL"),
+        ({"redirect_uris": [CALLBACK], "grant_types": ["client_credentials"]}, "client_credentials"),
+        ({"redirect_uris": [CALLBACK], "grant_types": ["password"]}, "password"),
+        ({"redirect_uris": [CALLBACK], "client_name": {"a": 1}}, "client_name"),
+        ({"redirect_uris": [CALLBACK], "client_name": "two\nlines"}, "client_name"),
+        ({"redirect_uris": ["https://a.example/cb https://evil.example/cb"]}, "redirect_uri"),
+        ({"redirect_uris": ["/relative"]}, "redirect_uri"),
+        ({"redirect_uris": "https://a.example/cb"}, "redirect_uris"),
+        ({"redirect_uris": []}, "redirect_uris"),
+        (
+            {"redirect_uris": [CALLBACK], "token_endpoint_auth_method": "private_key_jwt"},
+            "token_endpoint_auth_method",
+        ),
+        (b"[" * 100_000, "nested"),
+        (b"not json", "JSON"),
+        (b"\xff\xfe", "JSON"),
+        ([1, 2], "object"),
+    ],
+)
+def test_bad_registration_metadata_is_invalid_client_metadata_never_a_500(body, needle):
+    response = register(body)
+    assert response.status_code == 400, response.content
+    data = response.json()
+    assert data["error"] == "invalid_client_metadata"
+    assert needle in data["error_description"]
+    assert not get_application_model().objects.exists()
+
+
+def test_initial_access_token_policy(settings):
+    dot(
+        settings,
+        DCR_REGISTRATION_PERMISSION_CLASSES=("django_agent_obo.registration.InitialAccessTokenPermission",),
+    )
+    configure(settings, REGISTRATION_INITIAL_ACCESS_TOKENS=[hash_initial_access_token("let-me-in")])
+    body = {"redirect_uris": [CALLBACK]}
+    assert register(body).status_code == 401
+    assert register(body, HTTP_AUTHORIZATION="Bearer wrong").status_code == 401
+    # Bad metadata from an outsider is not examined: the policy answers first.
+    assert register({"redirect_uris": [CALLBACK], "client_name": "\x00"}).status_code == 401
+    assert register(body, HTTP_AUTHORIZATION="Bearer let-me-in").status_code == 201
+
+
+def test_management_put_checks_metadata_after_the_registration_token():
+    app_data = register({"redirect_uris": [CALLBACK]}).json()
+    uri = app_data["registration_client_uri"].removeprefix("http://testserver")
+    bad = json.dumps({"redirect_uris": [CALLBACK], "client_name": "x\x00"})
+    assert Client().put(uri, bad, content_type="application/json").status_code == 401
+    answer = Client().put(
+        uri,
+        bad,
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {app_data['registration_access_token']}",
+    )
+    assert answer.status_code == 400 and answer.json()["error"] == "invalid_client_metadata"
+
+
+def consent_page(user: Any, app: App, actor: str | None = None) -> Any:
+    _, code_challenge = pkce()
+    params = authorize_params(app, code_challenge, actor, redirect_uri=CALLBACK)
+    return logged_in(user).get(AUTHORIZE_URL + "?" + urlencode(params))
+
+
+def test_consent_shows_a_self_registered_client_as_unverified_with_its_redirect_host(user, client_app):
+    page = consent_page(user, registered()).content.decode()
+    assert "Unverified application" in page
+    assert '<strong class="redirect-host">127.0.0.1:53682</strong>' in page
+    admin_made = make_app(redirect=CALLBACK)
+    assert "Unverified application" not in consent_page(user, admin_made).content.decode()
+
+
+def error_at_callback(response: Any) -> str:
+    assert response.status_code == 302, response.content[:300]
+    assert response["Location"].startswith(CALLBACK)
+    return parse_qs(urlsplit(response["Location"]).query)["error"][0]
+
+
+def test_a_self_registered_client_runs_no_agent_until_allowed(user):
+    app = registered()
+    agent = make_agent()
+    refused = consent_page(user, app, agent.actor_id)
+    assert error_at_callback(refused) == "unauthorized_client"
+    # An admin allows this client ...
+    agent.model.allowed_clients.add(app.model)
+    assert consent_page(user, app, agent.actor_id).status_code == 200
+    # ... or the agent allows any client the user consents to.
+    other = registered(client_name="Another client")
+    assert error_at_callback(consent_page(user, other, agent.actor_id)) == "unauthorized_client"
+    agent.model.allow_any_client = True
+    agent.model.save()
+    page = consent_page(user, other, agent.actor_id)
+    assert page.status_code == 200
+    assert "Unverified application" in page.content.decode()
+
+
+def test_offline_access_is_for_the_authorization_server_only(settings):
+    assert (
+        "offline_access" in Client().get("/.well-known/oauth-authorization-server").json()["scopes_supported"]
+    )
+    for path in ("", "/api/", "/mcp/"):
+        document = Client().get("/.well-known/oauth-protected-resource" + path).json()
+        assert "offline_access" not in document["scopes_supported"], path
+    grants = [g for g in settings.OAUTH2_PROVIDER["OAUTH2_GRANT_TYPES_SUPPORTED"] if g != "refresh_token"]
+    dot(settings, OAUTH2_GRANT_TYPES_SUPPORTED=grants)
+    assert (
+        "offline_access"
+        not in Client().get("/.well-known/oauth-authorization-server").json()["scopes_supported"]
+    )
+
+
+@pytest.mark.parametrize("path", ["/api", "/nothing/", "/api/x/", "/%00/"])
+def test_only_described_resources_have_a_path_aware_document(path):
+    response = Client().get("/.well-known/oauth-protected-resource" + path)
+    assert response.status_code == 404
+    assert response.json()["error"] == "not_found"
+
+
+def test_each_path_aware_document_names_the_identifier_its_url_was_built_from():
+    for path in ("/api/", "/mcp/"):
+        document = Client().get("/.well-known/oauth-protected-resource" + path).json()
+        assert document["resource"] == "http://127.0.0.1:8000" + path
+        assert document["authorization_servers"] == ["http://127.0.0.1:8000"]
+    root = Client().get("/.well-known/oauth-protected-resource").json()
+    assert root["resource"] == "http://127.0.0.1:8000/api/"
+
+
+def test_pending_approval_policy(settings, user, admin_client):
+    from django_agent_obo.models import AuditEvent, ClientApproval
+
+    configure(settings, REGISTRATION_REQUIRES_APPROVAL=True)
+    app = registered()
+    approval = ClientApproval.objects.get(application=app.model)
+    assert approval.status == ClientApproval.PENDING
+    assert error_at_callback(consent_page(user, app)) == "unauthorized_client"
+    assert AuditEvent.objects.filter(event="consent.denied", reason="client_pending_approval").exists()
+    # The admin sees it and approves it.
+    listing = admin_client.get("/admin/django_agent_obo/clientapproval/")
+    assert "Some MCP client" in listing.content.decode()
+    admin_client.post(
+        "/admin/django_agent_obo/clientapproval/", {"action": "approve", "_selected_action": [approval.pk]}
+    )
+    approval.refresh_from_db()
+    assert approval.status == ClientApproval.APPROVED
+    assert consent_page(user, app).status_code == 200
+    # Clients an admin made are not affected.
+    assert consent_page(user, make_app(redirect=CALLBACK)).status_code == 200
+
+
+def test_pending_approval_refuses_a_consent_answered_after_rejection(settings, user):
+    from django_agent_obo.models import ClientApproval
+
+    configure(settings, REGISTRATION_REQUIRES_APPROVAL=True)
+    app = registered()
+    ClientApproval.objects.filter(application=app.model).update(status=ClientApproval.APPROVED)
+    browser = logged_in(user)
+    _, code_challenge = pkce()
+    page = browser.get(
+        AUTHORIZE_URL + "?" + urlencode(authorize_params(app, code_challenge, redirect_uri=CALLBACK))
+    )
+    assert page.status_code == 200
+    ClientApproval.objects.filter(application=app.model).update(status=ClientApproval.REJECTED)
+    form = {**hidden_fields(page.content.decode()), "allow": "Authorize"}
+    assert error_at_callback(browser.post(AUTHORIZE_URL, form)) == "unauthorized_client"
