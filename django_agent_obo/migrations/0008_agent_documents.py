@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("django_agent_obo", "0008_authorization_details"),
+        ("django_agent_obo", "0007_authorization_details"),
     ]
 
     operations = [

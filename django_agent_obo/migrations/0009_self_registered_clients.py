@@ -6,7 +6,7 @@ from oauth2_provider.settings import oauth2_settings
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("django_agent_obo", "0006_agent_documents"),
+        ("django_agent_obo", "0008_agent_documents"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
         migrations.swappable_dependency(oauth2_settings.APPLICATION_MODEL),
     ]

@@ -8,7 +8,7 @@ from oauth2_provider.settings import oauth2_settings
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("django_agent_obo", "0009_dpop"),
+        ("django_agent_obo", "0005_dpop"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
         migrations.swappable_dependency(oauth2_settings.APPLICATION_MODEL),
     ]
