@@ -41,7 +41,8 @@ from django.core.management import call_command
 from oauth2_provider.models import get_application_model
 get_user_model().objects.create_user("alice", password="alice-password")
 get_application_model().objects.create(
-    name="Pre-registered MCP client", client_id="mcp-client", client_secret="mcp-secret",
+    name="Pre-registered MCP client", client_id="mcp-client",
+    client_secret="mcp-secret-k7Qp2vXz9LmN4rT8wY6bJ3hF5dS2",
     client_type="confidential", authorization_grant_type="authorization-code",
     redirect_uris="http://127.0.0.1:53682/callback",
 )
@@ -209,7 +210,7 @@ def test_sdk_with_a_pre_registered_client(server: Server) -> None:
     storage = MemoryStorage(
         OAuthClientInformationFull(
             client_id="mcp-client",
-            client_secret="mcp-secret",
+            client_secret="mcp-secret-k7Qp2vXz9LmN4rT8wY6bJ3hF5dS2",
             token_endpoint_auth_method="client_secret_basic",
             redirect_uris=[CALLBACK],
         )
@@ -279,7 +280,7 @@ def test_agent_aware_provider_the_tool_sees_the_actor(server: Server) -> None:
     storage = MemoryStorage(
         OAuthClientInformationFull(
             client_id="mcp-client",
-            client_secret="mcp-secret",
+            client_secret="mcp-secret-k7Qp2vXz9LmN4rT8wY6bJ3hF5dS2",
             token_endpoint_auth_method="client_secret_basic",
             redirect_uris=[CALLBACK],
         )

@@ -23,7 +23,7 @@ from tests.conftest import (
     redeem,
     redirect_params,
 )
-from tests.fixtures_resource import bearer, challenge, delegated_token
+from tests.fixtures_resource import bearer, challenge, challenges, delegated_token
 
 ISSUER = "http://127.0.0.1:8000"
 MCP = ISSUER + "/mcp/"
@@ -69,7 +69,7 @@ def tool(token: str, name: str, **arguments: Any) -> dict[str, Any]:
 def test_without_a_token_401_names_the_path_aware_document():
     response = rpc(None, "tools/list")
     assert response.status_code == 401
-    assert response["WWW-Authenticate"] == f'Bearer resource_metadata="{MCP_METADATA}"'
+    assert challenges(response)["Bearer"] == {"resource_metadata": MCP_METADATA}  # DPoP offered beside it
     document = Client().get("/.well-known/oauth-protected-resource/mcp/").json()
     assert document["resource"] == MCP
     assert document["authorization_servers"] == [ISSUER]
