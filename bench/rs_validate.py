@@ -30,11 +30,22 @@ DPOP = "validate_request (DPoP, cache mode)"
 
 
 def cache_mode() -> Any:
-    """``override_settings`` for the ``cache`` revocation mode (use as a context manager)."""
+    """``override_settings`` for the ``cache`` revocation mode (use as a context manager), with
+    revocation and DPoP replay state in an in-memory cache: a resource server's Redis or
+    memcached (docs/resource-server-settings.md), not the example authorization server's
+    database cache, whose every lookup would be an SQL query."""
     from django.conf import settings
     from django.test import override_settings
 
-    return override_settings(AGENT_OBO={**settings.AGENT_OBO, "RS_REVOCATION_MODE": "cache"})
+    return override_settings(
+        CACHES={**settings.CACHES, "rs": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}},
+        AGENT_OBO={
+            **settings.AGENT_OBO,
+            "RS_REVOCATION_MODE": "cache",
+            "RS_REVOCATION_CACHE_ALIAS": "rs",
+            "RS_DPOP_REPLAY_CACHE_ALIAS": "rs",
+        },
+    )
 
 
 def issue_token() -> str:
