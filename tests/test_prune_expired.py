@@ -121,3 +121,14 @@ def test_a_non_positive_age_is_refused(days):
 def test_an_age_is_required():
     with pytest.raises(CommandError):
         call_command("prune_expired")
+
+
+def test_expired_backchannel_requests_go_and_live_ones_stay(user, client_app, agent):
+    from django_agent_obo.models import BackchannelRequest
+    from tests.test_backchannel import start
+
+    _old_body, old = start(client_app, agent)
+    _live_body, live = start(client_app, agent)
+    BackchannelRequest.objects.filter(pk=old.pk).update(expires_at=timezone.now() - timedelta(days=3))
+    assert "1 backchannel request(s)" in prune()
+    assert list(BackchannelRequest.objects.values_list("pk", flat=True)) == [live.pk]

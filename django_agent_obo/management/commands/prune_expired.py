@@ -1,6 +1,6 @@
 """``prune_expired --older-than DAYS``: delete the bookkeeping rows nothing needs any more.
 
-Three tables grow with every token request and are never read once their rows have expired:
+Four tables grow with every token request and are never read once their rows have expired:
 
 * ``IssuedToken`` (our token records): a token past ``expires_at`` fails every check by its
   ``exp`` alone, and exchanged tokens never outlive their parent. A record stays as long as
@@ -10,6 +10,8 @@ Three tables grow with every token request and are never read once their rows ha
 * ``CodeBinding``: a code lives a minute; its binding stays while tokens issued with it do, so
   a replayed code still revokes them (RFC 6749 §4.1.2).
 * ``UsedAssertion``: a self-signed assertion's ``jti`` is refused by its ``exp`` once expired.
+* ``BackchannelRequest`` (CIBA): a request past ``expires_at`` answers ``expired_token`` only
+  while it exists; its grant, tokens and audit rows do not depend on it.
 
 The audit trail keeps the history (``prune_audit`` prunes it on its own schedule). Rows are
 deleted in batches, each its own short transaction (``management.pruning``).
@@ -23,7 +25,7 @@ from typing import Any
 
 from django.db.models import Exists, Model, OuterRef, Q, QuerySet
 
-from ...models import CodeBinding, IssuedToken, UsedAssertion
+from ...models import BackchannelRequest, CodeBinding, IssuedToken, UsedAssertion
 from ..pruning import PruneCommand, delete_in_batches
 
 BATCH_SIZE = 5_000
@@ -31,12 +33,14 @@ BATCH_SIZE = 5_000
 
 def prunable(cutoff: datetime) -> dict[str, QuerySet[Any]]:
     """What may go, by kind: records expired before ``cutoff`` without a refresh token,
-    bindings expired before it none of whose records stay, assertions expired before it."""
+    bindings expired before it none of whose records stay, assertions and backchannel requests
+    expired before it."""
     records = IssuedToken.objects.filter(expires_at__lt=cutoff, refresh_token__isnull=True)
     records_that_stay = IssuedToken.objects.filter(
         Q(expires_at__gte=cutoff) | Q(refresh_token__isnull=False), code_binding=OuterRef("pk")
     )
     return {
+        "backchannel request(s)": BackchannelRequest.objects.filter(expires_at__lt=cutoff),
         "token record(s)": records,
         "code binding(s)": CodeBinding.objects.filter(expires_at__lt=cutoff).exclude(
             Exists(records_that_stay)
@@ -46,7 +50,10 @@ def prunable(cutoff: datetime) -> dict[str, QuerySet[Any]]:
 
 
 class Command(PruneCommand):
-    help = "Delete token records, code bindings and used assertions that expired over DAYS days ago."
+    help = (
+        "Delete token records, code bindings, used assertions and backchannel requests that expired"
+        " over DAYS days ago."
+    )
 
     def handle(self, *args: Any, **options: Any) -> None:
         cutoff = self.cutoff(options)
