@@ -32,6 +32,9 @@ def held_details(request: Any, context: TokenContext) -> list[dict[str, Any]]:
         refresh = getattr(request, "refresh_token_instance", None)
         if refresh is None:
             return []
+        origin = getattr(request, "agent_obo_refresh_origin", None)  # read by the validator already
+        if origin is not None and origin.refresh_token_id == refresh.pk:
+            return list(origin.authorization_details or [])
         found = (
             IssuedToken.objects.filter(refresh_token=refresh)
             .values_list("authorization_details", flat=True)
