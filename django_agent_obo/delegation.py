@@ -8,9 +8,10 @@ refresh tokens in bulk, so DOT's own introspection and bearer checks agree at on
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
-from typing import Any
+from typing import Any, Protocol
 
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Lookup, Model, Q, QuerySet, signals
@@ -22,7 +23,6 @@ from . import audit, rows
 from .models import Agent, AgentGrant, CodeBinding, IssuedToken
 from .resource import revocation
 from .retry import transactional
-from .tokens import TokenContext
 
 # A grant's last use is stamped at most once a minute: the pages show it to the minute.
 LAST_USED_PRECISION = timedelta(minutes=1)
@@ -224,8 +224,25 @@ def _lock_lineage(tokens: QuerySet[IssuedToken]) -> dict[int, tuple[int | None, 
         level = IssuedToken.objects.filter(_among("parent_id", list(new)), revoked_at__isnull=True)
 
 
-# What a new token depends on, in the order revocations lock it (agent, grant, tokens), and
-# the columns read afresh under the lock.
+class Dependent(Protocol):
+    """What a new token depends on (an :class:`~django_agent_obo.issuance.Issuance`)."""
+
+    agent: Agent | None
+    agent_grant: AgentGrant | None
+    parent: IssuedToken | None
+
+
+@dataclass
+class Dependencies:
+    """Rows to lock before the token they will support is known (a refresh, see the validator)."""
+
+    agent: Agent | None = None
+    agent_grant: AgentGrant | None = None
+    parent: IssuedToken | None = None
+
+
+# What a new token depends on, in the order every lock is taken here (agent, grant, tokens),
+# and the columns read afresh under the lock.
 _DEPENDENCIES: tuple[tuple[str, type[Model], tuple[str, ...]], ...] = (
     ("agent", Agent, ("is_active", "valid_until")),
     ("agent_grant", AgentGrant, ("revoked_at", "expires_at", "last_used_at")),
@@ -233,7 +250,7 @@ _DEPENDENCIES: tuple[tuple[str, type[Model], tuple[str, ...]], ...] = (
 )
 
 
-def lock_dependencies(context: TokenContext) -> dict[str, Any] | None:
+def lock_dependencies(context: Dependent) -> dict[str, Any] | None:
     """Share-lock the agent, grant and parent token a new token depends on, in one statement,
     and read them afresh as locked. Call it before writing any token row.
 
@@ -253,7 +270,7 @@ def lock_dependencies(context: TokenContext) -> dict[str, Any] | None:
     return {name: row for (name, _, _), row in zip(wanted, locked, strict=True)}
 
 
-def hold_for_issuance(context: TokenContext, locked: dict[str, Any] | None = None) -> str | None:
+def hold_for_issuance(context: Dependent, locked: dict[str, Any] | None = None) -> str | None:
     """Lock what a new token depends on (agent, grant, parent token) and read it afresh.
 
     Returns why the token must not be issued, or None. Called in the transaction that
@@ -282,7 +299,7 @@ def hold_for_issuance(context: TokenContext, locked: dict[str, Any] | None = Non
     return reason
 
 
-def _covers(locked: dict[str, Any], context: TokenContext) -> bool:
+def _covers(locked: dict[str, Any], context: Dependent) -> bool:
     """Whether ``locked`` holds exactly the rows ``context`` depends on."""
     wanted = {name: getattr(context, name).pk for name, _, _ in _DEPENDENCIES if getattr(context, name)}
     return wanted.keys() == locked.keys() and all(locked[name].pk == pk for name, pk in wanted.items())

@@ -18,11 +18,9 @@ from oauthlib.oauth2.rfc6749.grant_types.base import GrantTypeBase
 from oauthlib.oauth2.rfc8628 import errors as device_errors
 from oauthlib.openid.connect.core.grant_types.base import GrantTypeBase as OpenIDGrantTypeBase
 
-from .. import backchannel
-from ..models import IssuedToken
-from ..tokens import TokenContext
-from . import state
-from .validator import refuse
+from .. import backchannel, issuance
+from ..issuance import DELEGATED, USER
+from .errors import refuse
 
 CIBA = "urn:openid:params:grant-type:ciba"
 
@@ -60,16 +58,17 @@ class CibaGrant(GrantTypeBase):
         if request.grant_type != CIBA:
             raise errors.UnsupportedGrantTypeError(request=request)
         self.validate_client_confidential(request)
+        current = issuance.of(request)
         auth_req_id = getattr(request, "auth_req_id", None)
         if not auth_req_id:
             refuse(errors.InvalidRequestError, "auth_req_id_missing", "auth_req_id is required.", request)
         try:
             row = backchannel.poll(str(auth_req_id), request.client)
         except backchannel.PollRefused as refusal:
-            state.note(keep_writes=refusal.keep_writes)
+            current.keep_writes = refusal.keep_writes
             refuse(POLL_ERRORS[refusal.error], refusal.reason, refusal.description, request)
         chain = [row.agent.actor_id] if row.agent is not None else []
-        state.note(user=row.user, actor_chain=chain, scope=row.scope)
+        current.user, current.named_actors = row.user, chain
         request.user = row.user
         request.scopes = row.scope.split()
         token, _ = self.request_validator.actor_token_param(request)
@@ -81,21 +80,18 @@ class CibaGrant(GrantTypeBase):
                     "This request was not made for an actor.",
                     request,
                 )
-            request.agent_obo_context = TokenContext(
-                kind=IssuedToken.KIND_USER,
-                authorization_details=row.authorization_details or [],
-            )
+            current.issue(USER, authorization_details=row.authorization_details)
             return
         self.request_validator.prove_actor(request, row.agent)
         grant = row.agent_grant
         reason = grant.dead_reason() if grant is not None else "grant_missing"
         if grant is None or reason is not None:
             refuse(errors.InvalidGrantError, reason or "grant_missing", "The delegation has ended.", request)
-        request.agent_obo_context = TokenContext(
-            kind=IssuedToken.KIND_DELEGATED,
+        current.issue(
+            DELEGATED,
             agent=row.agent,
             agent_grant=grant,
             actor_chain=chain,
             max_expires_at=grant.expires_at,
-            authorization_details=row.authorization_details or [],
+            authorization_details=row.authorization_details,
         )

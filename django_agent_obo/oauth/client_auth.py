@@ -13,11 +13,10 @@ from typing import Any
 from django.db import transaction
 from django.urls import reverse
 
-from .. import audit, client_secrets
+from .. import audit, client_secrets, issuance
 from ..client_assertions import ClientAssertionError, verify_client_assertion
 from ..models import Agent, AuditEvent
 from ..tokens import issuer
-from . import state
 
 ASSERTION_PARAMETERS = ("client_assertion", "client_assertion_type")
 
@@ -61,15 +60,18 @@ def authenticate(
         _refused(request, exc, params.get("client_id", ""))
         return False
     request.client = verified.client
-    request.agent_obo_client_agent = (verified.client.pk, verified.agent)
-    state.note(client_id=verified.client.client_id)
+    current = issuance.find(request)
+    if current is not None:
+        current.client_agent = (verified.client.pk, verified.agent)
+        current.client_id = verified.client.client_id
     return True
 
 
 def agent_of(request: Any) -> Agent | None:
     """The agent whose own client ``request.client`` is: found once, by the assertion check if
     it ran (its key came from that agent), else looked up here."""
-    known = getattr(request, "agent_obo_client_agent", None)
+    current = issuance.find(request)
+    known = current.client_agent if current is not None else None
     if known is not None and known[0] == request.client.pk:
         return known[1]
     return Agent.objects.filter(credentials=request.client).first()
@@ -78,8 +80,9 @@ def agent_of(request: Any) -> Agent | None:
 def _refused(request: Any, exc: ClientAssertionError, client_id: str) -> None:
     """At the token endpoint the view audits ``token.refused`` with this reason; at the
     introspection and revocation endpoints the refusal is audited here (``client.refused``)."""
-    if state.current.get() is not None:
-        state.note(reason=exc.reason)
+    current = issuance.find(request)
+    if current is not None:
+        current.reason = exc.reason
         return
     path = str(getattr(request, "uri", "")).split("?")[0]
     with transaction.atomic():

@@ -11,10 +11,11 @@ from typing import Any
 
 from oauthlib.oauth2.rfc6749 import errors
 
+from .. import issuance
 from ..authorization_details import AuthorizationDetailsRefused, narrow, parse
+from ..issuance import Issuance
 from ..models import IssuedToken
-from ..tokens import TokenContext
-from .validator import refuse
+from .errors import refuse
 
 
 class InvalidAuthorizationDetailsError(errors.OAuth2Error):
@@ -24,15 +25,15 @@ class InvalidAuthorizationDetailsError(errors.OAuth2Error):
     status_code = 400
 
 
-def held_details(request: Any, context: TokenContext) -> list[dict[str, Any]]:
+def held_details(request: Any, current: Issuance) -> list[dict[str, Any]]:
     """What the redeemed consent, refresh token or subject token carries."""
-    if context.parent is not None:  # RFC 8693: the subject token
-        return list(context.parent.authorization_details or [])
+    if current.parent is not None:  # RFC 8693: the subject token
+        return list(current.parent.authorization_details or [])
     if request.grant_type == "refresh_token":
         refresh = getattr(request, "refresh_token_instance", None)
         if refresh is None:
             return []
-        origin = getattr(request, "agent_obo_refresh_origin", None)  # read by the validator already
+        origin = current.refresh_origin  # read by the validator already
         if origin is not None and origin.refresh_token_id == refresh.pk:
             return list(origin.authorization_details or [])
         found = (
@@ -41,16 +42,16 @@ def held_details(request: Any, context: TokenContext) -> list[dict[str, Any]]:
             .first()
         )
         return list(found or [])
-    if context.code_binding is not None:
-        return list(context.code_binding.authorization_details or [])
+    if current.code_binding is not None:
+        return list(current.code_binding.authorization_details or [])
     return []
 
 
 def settle_authorization_details(request: Any) -> None:
-    """Post-token hook: put the details the new token may carry on its :class:`TokenContext`."""
-    context: TokenContext | None = getattr(request, "agent_obo_context", None)
+    """Post-token hook: settle the details the new token may carry on its Issuance."""
+    current = issuance.of(request)
     raw = getattr(request, "authorization_details", None)
-    if context is None:
+    if current.profile is None:
         if raw:
             refuse(
                 InvalidAuthorizationDetailsError,
@@ -60,7 +61,7 @@ def settle_authorization_details(request: Any) -> None:
             )
         return
     try:
-        requested = parse(str(raw) if raw is not None else None, agent=context.agent)
-        context.authorization_details = narrow(held_details(request, context), requested)
+        requested = parse(str(raw) if raw is not None else None, agent=current.agent)
+        current.authorization_details = narrow(held_details(request, current), requested)
     except AuthorizationDetailsRefused as refusal:
         refuse(InvalidAuthorizationDetailsError, refusal.reason, refusal.description, request)

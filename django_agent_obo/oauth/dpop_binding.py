@@ -2,7 +2,7 @@
 
 :func:`bind_dpop_proof` runs after every grant's own checks (code, client credentials,
 refresh, token exchange, and any grant registered later, see ``server.py``), when the
-token's :class:`~django_agent_obo.tokens.TokenContext` is known:
+request's :class:`~django_agent_obo.issuance.Issuance` says what the token is for:
 
 * a ``DPoP`` header is verified (§4.3) for ``POST`` to the token endpoint under ``ISSUER``;
 * the proof's key must be the one the request is already bound to: the code's
@@ -22,11 +22,12 @@ from typing import Any
 from django.urls import reverse
 from oauthlib.oauth2.rfc6749 import errors
 
-from .. import dpop
+from .. import dpop, issuance
 from ..conf import agent_obo_settings
+from ..issuance import Issuance
 from ..models import ClientDPoPPolicy, IssuedToken
-from ..tokens import TokenContext, issuer
-from .validator import refuse
+from ..tokens import issuer
+from .errors import refuse
 
 HEADER = "HTTP_DPOP"
 
@@ -84,9 +85,9 @@ def verify_request_proof(request: Any) -> dpop.Proof | None:
         refuse(error_class, exc.reason, exc.description, request)
 
 
-def _refresh_origin(request: Any) -> IssuedToken | None:
+def _refresh_origin(request: Any, current: Issuance) -> IssuedToken | None:
     refresh = getattr(request, "refresh_token_instance", None)
-    origin = getattr(request, "agent_obo_refresh_origin", None)
+    origin = current.refresh_origin
     if refresh is None:
         return None
     if origin is None or origin.refresh_token_id != refresh.pk:
@@ -94,22 +95,22 @@ def _refresh_origin(request: Any) -> IssuedToken | None:
     return origin
 
 
-def bound_key(request: Any, context: TokenContext) -> str:
+def bound_key(request: Any, current: Issuance) -> str:
     """The thumbprint the proof must have, or "" when the request is not bound yet."""
-    if context.parent is not None:  # token exchange: the subject token's key
-        return context.parent.dpop_jkt
-    if request.grant_type == "authorization_code" and context.code_binding is not None:
-        return context.code_binding.dpop_jkt
+    if current.parent is not None:  # token exchange: the subject token's key
+        return current.parent.dpop_jkt
+    if request.grant_type == "authorization_code" and current.code_binding is not None:
+        return current.code_binding.dpop_jkt
     client = request.client
     if request.grant_type == "refresh_token" and client.client_type == client.CLIENT_PUBLIC:
-        origin = _refresh_origin(request)
+        origin = _refresh_origin(request, current)
         return origin.dpop_jkt if origin is not None else ""
     return ""
 
 
-def dpop_required(request: Any, context: TokenContext) -> bool:
+def dpop_required(request: Any, current: Issuance) -> bool:
     """Site-wide default, then the client's policy, then the agent's."""
-    if agent_obo_settings.DPOP_REQUIRED or (context.agent is not None and context.agent.require_dpop):
+    if agent_obo_settings.DPOP_REQUIRED or (current.agent is not None and current.agent.require_dpop):
         return True
     client_pk = getattr(request.client, "pk", None)
     if client_pk is None:
@@ -120,18 +121,16 @@ def dpop_required(request: Any, context: TokenContext) -> bool:
 def bind_dpop_proof(request: Any) -> None:
     """Post-token hook of every grant: verify, match, require, bind (see the module)."""
     proof = verify_request_proof(request)
-    context: TokenContext | None = getattr(request, "agent_obo_context", None)
-    if context is None:
-        kind = IssuedToken.KIND_USER if request.user else IssuedToken.KIND_CLIENT
-        context = request.agent_obo_context = TokenContext(kind=kind)
-    bound = bound_key(request, context)
+    current = issuance.of(request)
+    current.settle_profile(request.user)
+    bound = bound_key(request, current)
     if bound and proof is None:
         refuse(InvalidDPoPProofError, "dpop_missing", dpop.DESCRIPTIONS["dpop_missing"], request)
     if bound and proof is not None and proof.jkt != bound:
         refuse(InvalidDPoPProofError, "dpop_key_mismatch", dpop.DESCRIPTIONS["dpop_key_mismatch"], request)
     if proof is None:
-        if dpop_required(request, context):
+        if dpop_required(request, current):
             refuse(InvalidDPoPProofError, "dpop_required", dpop.DESCRIPTIONS["dpop_required"], request)
         return
-    context.dpop_jkt = proof.jkt
+    current.dpop_jkt = proof.jkt
     request.extra_credentials = {**(request.extra_credentials or {}), "token_type": dpop.TOKEN_TYPE}

@@ -20,13 +20,15 @@ from django.utils import timezone
 from oauthlib.oauth2.rfc6749 import errors
 from oauthlib.oauth2.rfc6749.grant_types.base import GrantTypeBase
 
+from .. import issuance
 from ..actors import TOKEN_TYPE_ACCESS_TOKEN, TOKEN_TYPE_JWT, ActorTokenError, verify_actor_token
 from ..adapter import get_adapter
 from ..conf import agent_obo_settings
+from ..issuance import EXCHANGED
 from ..models import Agent, AgentGrant, IssuedToken
-from ..tokens import AccessTokenInvalid, TokenContext, default_audience, verify_access_token
-from . import state, throttle
-from .validator import refuse
+from ..tokens import AccessTokenInvalid, default_audience, verify_access_token
+from . import throttle
+from .errors import refuse
 
 TOKEN_EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange"
 SUBJECT_TOKEN_TYPES = (TOKEN_TYPE_ACCESS_TOKEN, TOKEN_TYPE_JWT)
@@ -78,7 +80,7 @@ class TokenExchangeGrant(GrantTypeBase):
         return headers, json.dumps(token), 200
 
     def validate_token_request(self, request: Any) -> None:
-        """Every check of RFC 8693 §2.1 and our policy; leaves the new token's context."""
+        """Every check of RFC 8693 §2.1 and our policy; says what the new token is for."""
         if request.grant_type != TOKEN_EXCHANGE:
             raise errors.UnsupportedGrantTypeError(request=request)
         for validator in self.custom_validators.pre_token:
@@ -96,14 +98,15 @@ class TokenExchangeGrant(GrantTypeBase):
             chain = [acting.actor_id, *chain]
         scopes = self._narrowed_scopes(request, subject.record, acting, acting is not caller)
         resources, audience = self._targets(request, subject.record)
-        state.note(actor_chain=chain, scope=" ".join(scopes))
+        current = issuance.of(request)
+        current.named_actors = chain
         request.scopes = scopes
         request.user = subject.record.user
         request.resource = resources
         # The new token belongs to the client that ran the original flow (SPEC §1).
         request.client = subject.record.application
-        request.agent_obo_context = TokenContext(
-            kind=IssuedToken.KIND_DELEGATED,
+        current.issue(
+            EXCHANGED,
             agent=acting,
             agent_grant=subject.grant,
             parent=subject.record,
@@ -184,7 +187,8 @@ class TokenExchangeGrant(GrantTypeBase):
             refuse(
                 errors.InvalidGrantError, "subject_token_unknown", "The subject token is unknown.", request
             )
-        state.note(user=record.user, actor_chain=list(record.actor_chain))
+        current = issuance.of(request)
+        current.user, current.named_actors = record.user, list(record.actor_chain)
         if record.revoked_at is not None:
             refuse(
                 errors.InvalidGrantError, "subject_token_revoked", "The subject token was revoked.", request
@@ -208,9 +212,9 @@ class TokenExchangeGrant(GrantTypeBase):
                 "The subject token's current actor is another agent.",
                 request,
             )
-        # Locked, so a concurrent revocation of the grant waits for this token and then
-        # finds it in the lineage (delegation.revoke_grant locks the same row).
-        grant = AgentGrant.objects.select_for_update().get(pk=record.agent_grant_id)
+        # Read, not locked: the lock is taken with the agent's, in the one order (agent, grant,
+        # tokens), when the token is stored (``Issuance.hold``), and the grant read again then.
+        grant = AgentGrant.objects.get(pk=record.agent_grant_id)
         reason = grant.dead_reason()
         if reason is None:
             reason = self._chain_unusable(list(record.actor_chain))
@@ -239,7 +243,7 @@ class TokenExchangeGrant(GrantTypeBase):
         except ActorTokenError as exc:
             refuse(errors.InvalidGrantError, exc.reason, exc.description, request)
         target = verified.agent
-        state.note(actor_chain=[target.actor_id, *chain])  # the hop attempted, for the audit row
+        issuance.of(request).named_actors = [target.actor_id, *chain]  # the hop attempted
         if target.actor_id in chain:
             refuse(
                 errors.InvalidRequestError,

@@ -14,8 +14,8 @@ from typing import Any
 from django.db.models import F
 from oauth2_provider.models import get_refresh_token_model
 
+from ..issuance import Issuance
 from ..models import IssuedToken
-from . import state
 
 
 def find_refresh_token(raw: str, lock: bool = False) -> Any:
@@ -40,18 +40,18 @@ def family_is_live(refresh_token: Any) -> bool:
     )
 
 
-def explain_refusal(refresh_token: Any, client: Any, family_was_live: bool) -> None:
+def explain_refusal(current: Issuance, refresh_token: Any, client: Any, family_was_live: bool) -> None:
     """Note the audit reason of a refused refresh token, and a family DOT just revoked."""
     if refresh_token is None:
-        state.note(reason="refresh_token_unknown")
+        current.reason = "refresh_token_unknown"
         return
     origin = (
         IssuedToken.objects.select_related("agent", "agent_grant").filter(refresh_token=refresh_token).first()
     )
-    state.note(user=refresh_token.user, actor_chain=list(origin.actor_chain) if origin else [])
+    current.user, current.named_actors = refresh_token.user, list(origin.actor_chain) if origin else []
     if family_was_live and not family_is_live(refresh_token):
-        state.note(reused_refresh_family=refresh_token.token_family)
-    state.note(reason=_reason(refresh_token, client, origin))
+        current.reused_refresh_family = refresh_token.token_family
+    current.reason = _reason(refresh_token, client, origin)
 
 
 def _reason(refresh_token: Any, client: Any, origin: IssuedToken | None) -> str:

@@ -8,8 +8,8 @@ from oauthlib.common import generate_token
 from oauthlib.oauth2 import Server
 from oauthlib.oauth2.rfc6749 import errors
 
+from .. import issuance
 from ..tokens import SubjectReserved, generate_access_token, lifetime
-from . import state
 from .backchannel import CIBA, CibaGrant
 from .details import settle_authorization_details
 from .dpop_binding import bind_dpop_proof
@@ -22,7 +22,7 @@ def _generate_access_token(request: Any) -> str:
     try:
         return generate_access_token(request)
     except SubjectReserved as exc:
-        state.note(reason="subject_reserved")
+        issuance.of(request).reason = "subject_reserved"
         raise errors.InvalidGrantError(
             description="This user's subject identifier is reserved for clients.", request=request
         ) from exc

@@ -13,9 +13,9 @@ from typing import Any
 
 from oauthlib.oauth2.rfc6749 import errors
 
-from .. import ratelimit
+from .. import issuance, ratelimit
 from ..conf import agent_obo_settings
-from . import state
+from ..issuance import Issuance
 
 
 class TooManyRequestsError(errors.OAuth2Error):
@@ -28,18 +28,20 @@ def count_authenticated(request: Any) -> None:
     """The client authenticated: over its own limit, ``429``. Read only: the view counts the
     request once its transaction is over (:func:`count_after`)."""
     client_id = str(getattr(request.client, "client_id", "") or "")
-    state.note(authenticated=True, authenticated_client_id=client_id)
+    current = issuance.of(request)
+    current.authenticated, current.authenticated_client_id = True, client_id
     rate = agent_obo_settings.TOKEN_RATE_LIMIT
     if not rate or not client_id:
         return
     count, retry_after = ratelimit.peek("token", client_id, rate)
     limit = ratelimit.parse_rate(rate)[0]
     if count >= limit:
-        state.note(reason="rate_limited", retry_after=retry_after, first_over_limit=count == limit)
+        current.reason, current.retry_after = "rate_limited", retry_after
+        current.first_over_limit = count == limit
         raise TooManyRequestsError(request=request)
 
 
-def count_after(current: state.TokenRequestState) -> int | None:
+def count_after(current: Issuance) -> int | None:
     """After the token transaction: count an authenticated client's request against its own
     limit, or a refusal that authenticated nobody against its address and claimed id.
 
@@ -53,7 +55,7 @@ def count_after(current: state.TokenRequestState) -> int | None:
     return _count_unauthenticated_failure(current) if current.refused else None
 
 
-def _count_unauthenticated_failure(current: state.TokenRequestState) -> int | None:
+def _count_unauthenticated_failure(current: Issuance) -> int | None:
     """A refusal that authenticated no client: count it per source address and per claimed id.
 
     Returns the seconds to wait when either is over its limit (the refusal becomes ``429``).

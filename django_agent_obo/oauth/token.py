@@ -18,11 +18,12 @@ from oauth2_provider.signals import app_authorized
 from oauth2_provider.views import TokenView
 from oauthlib.oauth2.rfc6749.errors import OAuth2Error
 
-from .. import audit, delegation
+from .. import audit
 from ..conf import agent_obo_settings
+from ..issuance import Issuance
 from ..models import AuditEvent
 from ..retry import atomic_with_retry
-from . import dpop_binding, state, throttle, unstorable
+from . import dot_adapter, dpop_binding, throttle, unstorable
 
 # Parameters that must not repeat: DOT hands oauthlib only the last of repeated values.
 SINGLE_VALUED_TOKEN = (
@@ -63,11 +64,10 @@ def _error_json(status: int, error: str, description: str) -> HttpResponse:
     return response
 
 
-def _stored(access_token: str) -> Any:
+def _stored(access_token: str, current: Issuance | None) -> Any:
     """DOT's row of an access token this request issued."""
     checksum = hashlib.sha256(access_token.encode("utf-8")).hexdigest()
-    issued = state.current.get()
-    row = issued.access_token if issued is not None else None
+    row = current.access_token if current is not None else None
     if row is None or row.token_checksum != checksum:  # e.g. DOT handed back an earlier token
         row = get_access_token_model().objects.get(token_checksum=checksum)
     return row
@@ -75,28 +75,27 @@ def _stored(access_token: str) -> Any:
 
 class AgentTokenView(TokenView):
     """DOT's token endpoint run in one transaction: the code claim, the token and its audit
-    row commit together, or nothing does (NOTES-DOT §4). Refusals are audited after rollback."""
+    row commit together, or nothing does (NOTES-DOT §4). Each attempt has its own
+    :class:`~django_agent_obo.issuance.Issuance`; a refusal is audited after the rollback,
+    then the revocations it calls for are made."""
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         client_id = (request.POST.get("client_id") or _basic_client_id(request))[:100]
-        current = state.TokenRequestState(ip=audit.client_ip(request), client_id=client_id)
+        current = Issuance(ip=audit.client_ip(request), client_id=client_id)
         early = self._refuse_early(request, current)
         if early is not None:
             return early
 
-        def attempt() -> tuple[HttpResponse, state.TokenRequestState]:
-            fresh = state.TokenRequestState(ip=current.ip, client_id=client_id)
-            token = state.current.set(fresh)
+        def attempt() -> tuple[HttpResponse, Issuance]:
+            fresh = Issuance(ip=current.ip, client_id=client_id)
+            dot_adapter.attach(request, fresh)
             try:
-                try:
-                    response = super(AgentTokenView, self).post(request, *args, **kwargs)
-                except OAuth2Error as error:  # raised while storing the token: oauthlib lets it through
-                    response = _error_json(error.status_code, error.error, error.description or error.error)
-                if response.status_code != 200 and not fresh.keep_writes:
-                    transaction.set_rollback(True)
-                return response, fresh
-            finally:
-                state.current.reset(token)
+                response = super(AgentTokenView, self).post(request, *args, **kwargs)
+            except OAuth2Error as error:  # raised while storing the token: oauthlib lets it through
+                response = _error_json(error.status_code, error.error, error.description or error.error)
+            if response.status_code != 200 and not fresh.keep_writes:
+                transaction.set_rollback(True)
+            return response, fresh
 
         response, outcome = atomic_with_retry(attempt)
         outcome.refused = response.status_code >= 400
@@ -113,6 +112,7 @@ class AgentTokenView(TokenView):
                 response["Retry-After"] = str(outcome.retry_after)
             if outcome.first_over_limit:  # one audit row per counter and window, not one per request
                 self._audit_refusal(request, response, outcome)
+            outcome.compensate()
         return response
 
     @method_decorator(
@@ -136,13 +136,14 @@ class AgentTokenView(TokenView):
         if status == 200:
             access_token = json.loads(body).get("access_token")
             if access_token is not None:
-                app_authorized.send(sender=self, request=request, token=_stored(access_token))
+                current = dot_adapter.attached(request)
+                app_authorized.send(sender=self, request=request, token=_stored(access_token, current))
         response = HttpResponse(content=body, status=status)
         for name, value in headers.items():
             response[name] = value
         return response
 
-    def _refuse_early(self, request: HttpRequest, current: state.TokenRequestState) -> HttpResponse | None:
+    def _refuse_early(self, request: HttpRequest, current: Issuance) -> HttpResponse | None:
         """Refusals decided from the raw request, before oauthlib sees it."""
         # Rate limits: throttle.py, once it is known whether a client authenticated.
         if unstorable.first_unstorable(request) is not None:
@@ -173,9 +174,7 @@ class AgentTokenView(TokenView):
             return response
         return None
 
-    def _audit_refusal(
-        self, request: HttpRequest, response: HttpResponse, current: state.TokenRequestState
-    ) -> None:
+    def _audit_refusal(self, request: HttpRequest, response: HttpResponse, current: Issuance) -> None:
         try:
             error = str(json.loads(response.content).get("error", "error"))
         except ValueError:
@@ -187,12 +186,8 @@ class AgentTokenView(TokenView):
                 reason=current.reason or error,
                 user=current.user,
                 client_id=current.client_id,
-                actor_chain=current.actor_chain,
+                actor_chain=current.named_actors,
                 scope=request.POST.get("scope", "")[:1000],
                 ip=current.ip,
                 detail={"error": error, "grant_type": request.POST.get("grant_type", "")[:100]},
             )
-        if current.reused_binding is not None:
-            delegation.revoke_code_descendants(current.reused_binding, current.ip)
-        if current.reused_refresh_family is not None:
-            delegation.revoke_refresh_family(current.reused_refresh_family, user=current.user, ip=current.ip)

@@ -7,21 +7,20 @@ turns their refusals into OAuth errors (RFC 6749 §5.2) with an audit reason.
 
 from __future__ import annotations
 
-from typing import Any, NoReturn
+from typing import Any
 
-from django.db import router, transaction
 from django.urls import reverse
-from django.utils import timezone
-from oauth2_provider.models import get_access_token_model
 from oauthlib.oauth2.rfc6749 import errors
 
-from .. import audit, delegation
+from .. import audit, delegation, issuance
 from ..actors import ActorTokenError, verify_actor_token
 from ..conf import agent_obo_settings
+from ..issuance import ACTOR, CLIENT, DELEGATED, REFRESHED, REFRESHED_DELEGATED, REFRESHED_USER, USER
 from ..models import Agent, IssuedToken
-from ..tokens import SignedToken, TokenContext, issuer
-from . import client_auth, state, throttle
+from ..tokens import issuer
+from . import client_auth, throttle
 from .code_grant import CodeGrantHooks
+from .errors import refuse
 from .refresh import explain_refusal, family_is_live, find_refresh_token
 
 
@@ -36,12 +35,6 @@ def _origin_of(refresh_token: Any) -> IssuedToken | None:
     )
 
 
-def refuse(error_class: type[errors.OAuth2Error], reason: str, description: str, request: Any) -> NoReturn:
-    """Raise an OAuth error and remember the machine-readable reason for the audit row."""
-    state.note(reason=reason)
-    raise error_class(description=description, request=request)
-
-
 class AgentOBOValidator(CodeGrantHooks):
     """DOT's validator plus actor binding, actor proof, JWT recording and cascade revocation."""
 
@@ -51,8 +44,8 @@ class AgentOBOValidator(CodeGrantHooks):
         return client_auth.authenticate(
             request,
             by_secret=lambda: super(AgentOBOValidator, self).authenticate_client(request, *args, **kwargs),
-            uses_basic=bool(self._extract_basic_auth(request)),
-            load_client=lambda client_id: self._load_application(client_id, request),
+            uses_basic=self.basic_credentials_sent(request),
+            load_client=lambda client_id: self.load_client(client_id, request),
         )
 
     def client_authentication_required(self, request: Any, *args: Any, **kwargs: Any) -> bool:
@@ -112,7 +105,8 @@ class AgentOBOValidator(CodeGrantHooks):
 
     def bind_actor_to_token_request(self, request: Any) -> None:
         """Post-token check of the authorization_code grant (draft -02 §5)."""
-        binding = getattr(request, "agent_obo_binding", None)
+        current = issuance.of(request)
+        binding = current.code_binding
         token, _ = self.actor_token_param(request)
         if binding is None or binding.agent is None:
             if token:
@@ -122,16 +116,18 @@ class AgentOBOValidator(CodeGrantHooks):
                     "This authorization code was not issued for an actor.",
                     request,
                 )
-            request.agent_obo_context = TokenContext(kind=IssuedToken.KIND_USER, code_binding=binding)
+            current.issue(USER, code_binding=binding)
         else:
             agent = binding.agent
             self.prove_actor(request, agent)
             grant = binding.agent_grant
             reason = grant.dead_reason() if grant is not None else "grant_missing"
-            if reason is not None:
-                refuse(errors.InvalidGrantError, reason, "The delegation has ended.", request)
-            request.agent_obo_context = TokenContext(
-                kind=IssuedToken.KIND_DELEGATED,
+            if grant is None or reason is not None:
+                refuse(
+                    errors.InvalidGrantError, reason or "grant_missing", "The delegation has ended.", request
+                )
+            current.issue(
+                DELEGATED,
                 agent=agent,
                 agent_grant=grant,
                 code_binding=binding,
@@ -152,15 +148,16 @@ class AgentOBOValidator(CodeGrantHooks):
                 "actor_token is not used with this grant type.",
                 request,
             )
+        current = issuance.of(request)
         agent = client_auth.agent_of(request)
         if agent is None:
-            request.agent_obo_context = TokenContext(kind=IssuedToken.KIND_CLIENT)
+            current.issue(CLIENT)
         else:
             reason = agent.unusable_reason()
             if reason is not None:
                 refuse(errors.UnauthorizedClientError, reason, "This agent is not available.", request)
-            state.note(actor_chain=[agent.actor_id])
-            request.agent_obo_context = TokenContext(kind=IssuedToken.KIND_ACTOR, agent=agent)
+            current.named_actors = [agent.actor_id]
+            current.issue(ACTOR, agent=agent)
         self._check_and_set_request_resource(request)
 
     # --- refresh: the delegation and the actor carry over ----------------------------------
@@ -175,25 +172,27 @@ class AgentOBOValidator(CodeGrantHooks):
         rotates it and the others then see a rotated token, i.e. reuse (DOT alone would
         hand all of them the winner's new tokens).
         """
+        current = issuance.of(request)
         presented = find_refresh_token(refresh_token)
-        origin = request.agent_obo_refresh_origin = _origin_of(presented)
+        origin = current.refresh_origin = _origin_of(presented)
         if origin is not None:  # DOT writes token rows before we mint: lock agent and grant first
-            request.agent_obo_locked = delegation.lock_dependencies(
-                TokenContext(kind=origin.kind, agent=origin.agent, agent_grant=origin.agent_grant)
+            current.locked = delegation.lock_dependencies(
+                delegation.Dependencies(agent=origin.agent, agent_grant=origin.agent_grant)
             )
         presented = find_refresh_token(refresh_token, lock=True)
         family_was_live = family_is_live(presented)
         if super().validate_refresh_token(refresh_token, client, request, *args, **kwargs):
             return True
-        explain_refusal(presented, client, family_was_live)
+        explain_refusal(current, presented, client, family_was_live)
         return False
 
     def continue_lineage_on_refresh(self, request: Any) -> None:
         """A refreshed agent token keeps ``act``; the grant must be alive and the agent re-proven."""
+        current = issuance.of(request)
         refresh = getattr(request, "refresh_token_instance", None)
-        origin = getattr(request, "agent_obo_refresh_origin", None)
+        origin = current.refresh_origin
         if origin is None or refresh is None or origin.refresh_token_id != refresh.pk:
-            origin = _origin_of(refresh)  # DOT judged another row than the one we locked for
+            origin = current.refresh_origin = _origin_of(refresh)  # DOT judged another row
         token, _ = self.actor_token_param(request)
         if origin is None or origin.kind != IssuedToken.KIND_DELEGATED:
             if token:
@@ -203,110 +202,25 @@ class AgentOBOValidator(CodeGrantHooks):
                     "This refresh token was not issued for an actor.",
                     request,
                 )
-            kind = origin.kind if origin is not None else IssuedToken.KIND_USER
-            binding = origin.code_binding if origin is not None else None
-            request.agent_obo_context = TokenContext(kind=kind, code_binding=binding)
+            profile = REFRESHED.get(origin.kind, REFRESHED_USER) if origin is not None else REFRESHED_USER
+            current.issue(profile, code_binding=origin.code_binding if origin is not None else None)
             return
         agent, grant = origin.agent, origin.agent_grant
         assert agent is not None
-        state.note(user=origin.user, actor_chain=origin.actor_chain)
+        current.user, current.named_actors = origin.user, list(origin.actor_chain)
         reason = agent.unusable_reason() or (grant.dead_reason() if grant is not None else "grant_missing")
         if reason is not None:
             refuse(errors.InvalidGrantError, reason, "The delegation has ended.", request)
         if agent_obo_settings.REFRESH_REQUIRES_ACTOR_TOKEN:
             self.prove_actor(request, agent)
         assert grant is not None
-        request.agent_obo_context = TokenContext(
-            kind=IssuedToken.KIND_DELEGATED,
+        current.issue(
+            REFRESHED_DELEGATED,
             agent=agent,
             agent_grant=grant,
             code_binding=origin.code_binding,  # a reused code also revokes refreshed tokens
             actor_chain=list(origin.actor_chain),
             max_expires_at=grant.expires_at,
-        )
-
-    # --- recording what was issued ---------------------------------------------------------
-
-    def save_bearer_token(self, token: dict[str, Any], request: Any, *args: Any, **kwargs: Any) -> Any:
-        """DOT's, without its savepoint: the token view runs the whole request in one
-        transaction, and any failure while saving rolls all of it back."""
-        with transaction.atomic(using=router.db_for_write(get_access_token_model()), savepoint=False):
-            return self._save_bearer_token(token, request, *args, **kwargs)
-
-    def _create_access_token(
-        self, expires: Any, request: Any, token: dict[str, Any], source_refresh_token: Any = None
-    ) -> Any:
-        signed: SignedToken | None = getattr(request, "agent_obo_signed", None)
-        if signed is not None:
-            stop = delegation.hold_for_issuance(signed.context, getattr(request, "agent_obo_locked", None))
-            if stop is not None:
-                refuse(errors.InvalidGrantError, stop, "The delegation has ended.", request)
-        access_token = super()._create_access_token(expires, request, token, source_refresh_token)
-        state.note(access_token=access_token)
-        if signed is None:  # a generator other than ours signed it; nothing to record
-            return access_token
-        if token.get("refresh_token"):  # DOT creates it next: record the token with it, in one insert
-            request.agent_obo_pending = (access_token, expires)
-        else:
-            self._record_issued(request, signed, access_token, expires, refresh_token=None)
-        return access_token
-
-    def _create_refresh_token(
-        self, request: Any, refresh_token_code: str, access_token: Any, previous_refresh_token: Any
-    ) -> Any:
-        refresh_token = super()._create_refresh_token(
-            request, refresh_token_code, access_token, previous_refresh_token
-        )
-        pending = getattr(request, "agent_obo_pending", None)
-        if pending is not None and pending[0] is access_token:
-            self._record_issued(request, request.agent_obo_signed, access_token, pending[1], refresh_token)
-        return refresh_token
-
-    def _record_issued(
-        self, request: Any, signed: SignedToken, access_token: Any, expires: Any, refresh_token: Any
-    ) -> None:
-        """Our record of a signed token (lineage, revocation truth) and its audit row."""
-        context, claims = signed.context, signed.claims
-        record = IssuedToken.objects.create(
-            jti=signed.jti,
-            token_checksum=access_token.token_checksum,
-            kind=context.kind,
-            access_token=access_token,
-            user=request.user
-            if context.kind in (IssuedToken.KIND_USER, IssuedToken.KIND_DELEGATED)
-            else None,
-            application=request.client,
-            agent=context.agent,
-            agent_grant=context.agent_grant,
-            code_binding=context.code_binding,
-            refresh_token=refresh_token,
-            parent=context.parent,
-            actor_chain=context.actor_chain,
-            scope=claims["scope"],
-            authorization_details=context.authorization_details,
-            audience=[claims["aud"]] if isinstance(claims["aud"], str) else claims["aud"],
-            issued_at=timezone.now(),
-            expires_at=expires,
-            dpop_jkt=context.dpop_jkt or "",
-        )
-        chain = context.actor_chain or ([context.agent.actor_id] if context.agent else [])
-        event = {"refresh_token": "token.refreshed"}.get(request.grant_type, "token.issued")
-        if context.parent is not None:
-            event = "token.exchanged"
-        audit.record(
-            event,
-            user=record.user,
-            client_id=request.client.client_id,
-            actor_chain=chain,
-            scope=claims["scope"],
-            jti=signed.jti,
-            ip=audit.client_ip(request),
-            detail={
-                "kind": context.kind,
-                "aud": claims["aud"],
-                "grant_type": request.grant_type,
-                **({"parent_jti": context.parent.jti} if context.parent is not None else {}),
-            },
         )
 
     # --- RFC 7009 revocation cascades down the lineage ----------------------------------------

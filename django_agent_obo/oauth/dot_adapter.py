@@ -1,0 +1,130 @@
+"""Every place this package relies on DOT below its public API, in one module.
+
+DOT has no public hook for these, so each is a thin override or call of a private method of
+``OAuth2Validator`` (or of DOT's request handling); ``tests/test_dot_adapter.py`` fails loudly
+when DOT's behaviour under one of them changes:
+
+* the :class:`~django_agent_obo.issuance.Issuance` reaches oauthlib's request because DOT's
+  ``OAuthLibCore.extract_headers`` copies the Django request's ``META`` into the headers;
+* the token's record is written where DOT stores its rows (``_save_bearer_token`` calls
+  ``_create_access_token``, then ``_create_refresh_token`` for the same access token), in
+  the view's transaction rather than DOT's savepoint;
+* RFC 8707 ``resource`` of a code is narrowed to the Grant claimed once, not read again
+  (``_check_and_set_request_resource`` reads the Grant only for ``authorization_code``);
+* Basic credentials and the client row are read with DOT's own helpers
+  (``_extract_basic_auth``, ``_load_application``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import router, transaction
+from django.http import HttpRequest
+from oauth2_provider.models import get_access_token_model
+from oauth2_provider.oauth2_validators import OAuth2Validator
+from oauthlib.oauth2.rfc6749 import errors
+
+from .. import issuance
+from .errors import refuse
+
+
+def attach(request: HttpRequest, current: issuance.Issuance) -> None:
+    """Hand ``current`` to oauthlib with ``request`` (it arrives in ``request.headers``)."""
+    request.META[issuance.ENVIRON_KEY] = current
+
+
+def attached(request: HttpRequest) -> issuance.Issuance | None:
+    """What :func:`attach` handed over with ``request``."""
+    found = request.META.get(issuance.ENVIRON_KEY)
+    return found if isinstance(found, issuance.Issuance) else None
+
+
+class DOTAdapter(OAuth2Validator):
+    """The private parts of DOT's validator this package builds on (see the module)."""
+
+    # --- reading the client ----------------------------------------------------------------
+
+    def basic_credentials_sent(self, request: Any) -> bool:
+        return bool(self._extract_basic_auth(request))
+
+    def load_client(self, client_id: str, request: Any) -> Any:
+        return self._load_application(client_id, request)
+
+    # --- storing the token, and recording it with its rows ---------------------------------
+
+    def save_bearer_token(self, token: dict[str, Any], request: Any, *args: Any, **kwargs: Any) -> Any:
+        """DOT's, without its savepoint: the token view runs the whole request in one
+        transaction, and any failure while saving rolls all of it back."""
+        with transaction.atomic(using=router.db_for_write(get_access_token_model()), savepoint=False):
+            return self._save_bearer_token(token, request, *args, **kwargs)
+
+    def _create_access_token(
+        self, expires: Any, request: Any, token: dict[str, Any], source_refresh_token: Any = None
+    ) -> Any:
+        current = issuance.of(request)
+        if current.signed is not None:
+            stop = current.hold()
+            if stop is not None:
+                refuse(errors.InvalidGrantError, stop, "The delegation has ended.", request)
+        access_token = super()._create_access_token(expires, request, token, source_refresh_token)
+        current.access_token, current.expires = access_token, expires
+        if current.signed is not None and not token.get("refresh_token"):
+            self._record(request, current, refresh_token=None)
+        return access_token  # with a refresh token DOT creates next, recorded with it
+
+    def _create_refresh_token(
+        self, request: Any, refresh_token_code: str, access_token: Any, previous_refresh_token: Any
+    ) -> Any:
+        refresh_token = super()._create_refresh_token(
+            request, refresh_token_code, access_token, previous_refresh_token
+        )
+        current = issuance.of(request)
+        if current.signed is not None and current.access_token is access_token:
+            self._record(request, current, refresh_token=refresh_token)
+        return refresh_token
+
+    def _record(self, request: Any, current: issuance.Issuance, refresh_token: Any) -> None:
+        current.record(
+            access_token=current.access_token,
+            refresh_token=refresh_token,
+            client=request.client,
+            user=request.user,
+            grant_type=request.grant_type,
+        )
+
+    # --- RFC 8707 resource, settled once --------------------------------------------------------
+
+    def _check_and_set_request_resource(self, request: Any) -> None:
+        """``resource`` settled once: before signing (by the grants' post-token hooks), not
+        again on saving. For a code, DOT's version reads the Grant again to narrow the
+        resources to those granted; here its normalisation runs alone and the narrowing uses
+        the row claimed once."""
+        current = issuance.of(request)
+        if current.resource_settled:
+            return
+        if request.grant_type == "authorization_code" and current.code is not None:
+            request.grant_type = None  # DOT narrows to the Grant only for this grant type
+            try:
+                super()._check_and_set_request_resource(request)
+            finally:
+                request.grant_type = "authorization_code"
+            self._narrow_to_granted(request, current.code.resource or [])
+        else:
+            super()._check_and_set_request_resource(request)
+        current.resource_settled = True
+
+    def _narrow_to_granted(self, request: Any, granted: list[str]) -> None:
+        """RFC 8707 §2.2 as DOT applies it to a code: the requested resources must be among
+        those granted; when none is requested, the token gets all of those granted."""
+        if request.resource and granted:
+            for resource in request.resource:
+                if resource not in granted:
+                    raise errors.CustomOAuth2Error(
+                        error="invalid_target",
+                        description=f"The requested resource '{resource}' was not granted with this code.",
+                        request=request,
+                    )
+        elif granted:
+            self._validate_resource_uris(request, granted)  # rows may predate the check
+            request.resource = granted
