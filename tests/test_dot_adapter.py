@@ -37,7 +37,13 @@ def test_a_client_cannot_send_an_issuance_as_a_header():
 EXPECTED_SIGNATURES = {
     "_save_bearer_token": ["self", "token", "request", "args", "kwargs"],
     "_create_access_token": ["self", "expires", "request", "token", "source_refresh_token"],
-    "_create_refresh_token": ["self", "request", "refresh_token_code", "access_token", "previous_refresh_token"],
+    "_create_refresh_token": [
+        "self",
+        "request",
+        "refresh_token_code",
+        "access_token",
+        "previous_refresh_token",
+    ],
     "_check_and_set_request_resource": ["self", "request"],
     "_validate_resource_uris": ["self", "request", "resources"],
     "_extract_basic_auth": ["self", "request"],
@@ -54,14 +60,14 @@ class _Recording(OAuth2Validator):
     def __init__(self) -> None:
         self.calls: list[tuple[str, Any]] = []
 
-    def _create_access_token(self, expires, request, token, source_refresh_token=None):  # type: ignore[no-untyped-def]
-        access_token = super()._create_access_token(expires, request, token, source_refresh_token)
+    def _create_access_token(self, expires: Any, request: Any, token: Any, source: Any = None) -> Any:
+        access_token = super()._create_access_token(expires, request, token, source)
         self.calls.append(("access", access_token))
         return access_token
 
-    def _create_refresh_token(self, request, refresh_token_code, access_token, previous_refresh_token):  # type: ignore[no-untyped-def]
+    def _create_refresh_token(self, request: Any, code: str, access_token: Any, previous: Any) -> Any:
         self.calls.append(("refresh", access_token))
-        return super()._create_refresh_token(request, refresh_token_code, access_token, previous_refresh_token)
+        return super()._create_refresh_token(request, code, access_token, previous)
 
 
 def _token_request(client_app: Any, user: Any, grant_type: str) -> Request:
