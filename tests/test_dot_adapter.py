@@ -60,8 +60,10 @@ class _Recording(OAuth2Validator):
     def __init__(self) -> None:
         self.calls: list[tuple[str, Any]] = []
 
-    def _create_access_token(self, expires: Any, request: Any, token: Any, source: Any = None) -> Any:
-        access_token = super()._create_access_token(expires, request, token, source)
+    def _create_access_token(
+        self, expires: Any, request: Any, token: Any, source_refresh_token: Any = None
+    ) -> Any:
+        access_token = super()._create_access_token(expires, request, token, source_refresh_token)
         self.calls.append(("access", access_token))
         return access_token
 
