@@ -30,6 +30,7 @@ EVENTS = frozenset(
         "resource.accessed",
         "client.refused",
         "backchannel.requested",
+        "device.requested",
         "backchannel.approved",
         "backchannel.denied",
     }
