@@ -30,9 +30,9 @@ EVENTS = frozenset(
         "resource.accessed",
         "client.refused",
         "backchannel.requested",
-        "device.requested",
         "backchannel.approved",
         "backchannel.denied",
+        "device.requested",
     }
 )
 

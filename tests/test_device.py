@@ -10,7 +10,7 @@ from django.utils import timezone
 from oauth2_provider.models import get_device_grant_model
 
 from django_agent_obo.models import AgentGrant, AuditEvent, DeviceAuthorization, IssuedToken
-from tests.conftest import TOKEN_URL, actor_assertion, decode_unverified, logged_in, make_agent
+from tests.conftest import TOKEN_URL, App, actor_assertion, decode_unverified, logged_in, make_agent
 from tests.fixtures_device import (
     DEVICE_AUTHORIZATION_URL,
     DEVICE_CODE,
@@ -289,3 +289,31 @@ def test_prune_expired_deletes_expired_device_requests(tv):
     call_command("prune_expired", "--older-than", "1")
     assert not get_device_grant_model().objects.exists()
     assert not DeviceAuthorization.objects.exists()
+
+
+def test_public_client_gets_a_delegated_token_with_its_client_id_only(user, django_user_model):
+    from oauth2_provider.models import get_application_model  # noqa: PLC0415
+
+    Application = get_application_model()
+    cli = Application.objects.create(
+        name="Calendar CLI",
+        client_type=Application.CLIENT_PUBLIC,
+        authorization_grant_type=Application.GRANT_DEVICE_CODE,
+    )
+    agent = make_agent(actor_id="agent:cli", clients=(App(cli, cli.client_id, ""),))
+    body = post_form(
+        DEVICE_AUTHORIZATION_URL,
+        {"client_id": cli.client_id, "scope": "calendar.read", "requested_actor": agent.actor_id},
+    ).json()
+    browser = enter_code(user, body["user_code"])
+    assert browser.post(f"/o/device-confirm/{cli.client_id}/{body['user_code']}/", {"allow": "1"}).status_code == 302
+    DeviceAuthorization.objects.update(next_poll_at=None)
+    data = {
+        "grant_type": DEVICE_CODE,
+        "client_id": cli.client_id,
+        "device_code": body["device_code"],
+        "actor_token": actor_assertion(agent),
+    }
+    response = post_form(TOKEN_URL, data)
+    assert response.status_code == 200, response.content
+    assert decode_unverified(response.json()["access_token"])["act"] == {"sub": "agent:cli"}
