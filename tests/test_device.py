@@ -292,7 +292,7 @@ def test_prune_expired_deletes_expired_device_requests(tv):
 
 
 def test_public_client_gets_a_delegated_token_with_its_client_id_only(user, django_user_model):
-    from oauth2_provider.models import get_application_model  # noqa: PLC0415
+    from oauth2_provider.models import get_application_model
 
     Application = get_application_model()
     cli = Application.objects.create(
@@ -306,7 +306,10 @@ def test_public_client_gets_a_delegated_token_with_its_client_id_only(user, djan
         {"client_id": cli.client_id, "scope": "calendar.read", "requested_actor": agent.actor_id},
     ).json()
     browser = enter_code(user, body["user_code"])
-    assert browser.post(f"/o/device-confirm/{cli.client_id}/{body['user_code']}/", {"allow": "1"}).status_code == 302
+    assert (
+        browser.post(f"/o/device-confirm/{cli.client_id}/{body['user_code']}/", {"allow": "1"}).status_code
+        == 302
+    )
     DeviceAuthorization.objects.update(next_poll_at=None)
     data = {
         "grant_type": DEVICE_CODE,
@@ -317,3 +320,25 @@ def test_public_client_gets_a_delegated_token_with_its_client_id_only(user, djan
     response = post_form(TOKEN_URL, data)
     assert response.status_code == 200, response.content
     assert decode_unverified(response.json()["access_token"])["act"] == {"sub": "agent:cli"}
+
+
+def test_authorization_details_shown_and_carried_into_the_token(tv, tv_agent, user):
+    import json
+
+    from tests.fixtures_details import WEEK
+
+    body = start(tv, tv_agent, scope="calendar.write", authorization_details=json.dumps([WEEK]))
+    browser = enter_code(user, body["user_code"])
+    page = browser.get(confirm_url(tv, body["user_code"])).content.decode()
+    assert "from 1 December 2026 to 7 December 2026" in page
+    browser.post(confirm_url(tv, body["user_code"]), {"allow": "Authorize"})
+    response = redeem(tv, body["device_code"], actor_token=actor_assertion(tv_agent))
+    assert response.status_code == 200, response.content
+    assert decode_unverified(response.json()["access_token"])["authorization_details"] == [WEEK]
+
+
+def test_invalid_authorization_details_refused_at_device_authorization(tv, tv_agent):
+    response = ask(tv, requested_actor=tv_agent.actor_id, authorization_details='[{"type": "nope"}]')
+    assert response.status_code == 400
+    assert response.json()["error"] == "invalid_authorization_details"
+    assert not DeviceAuthorization.objects.exists()

@@ -207,7 +207,10 @@ class AgentDeviceConfirmView(DeviceConfirmView):
         context["authorization_detail_items"] = authorization_details.describe(
             (row.authorization_details if row is not None else None) or []
         )
-        context["unverified_client"] = unverified_client(context["application"], None)
+        unverified = unverified_client(context["application"], None)
+        if unverified is not None:  # no redirect: the answer goes to whoever shows the code
+            unverified["redirect_host"] = "the device that showed you this code"
+        context["unverified_client"] = unverified
         context["user_code"] = self.kwargs["user_code"]
         return context
 
