@@ -342,3 +342,13 @@ def test_invalid_authorization_details_refused_at_device_authorization(tv, tv_ag
     assert response.status_code == 400
     assert response.json()["error"] == "invalid_authorization_details"
     assert not DeviceAuthorization.objects.exists()
+
+
+def test_interval_is_dots_setting(tv, settings, monkeypatch):
+    from django_agent_obo.oauth.device_views import AgentDeviceAuthorizationView as View
+
+    settings.OAUTH2_PROVIDER = {**settings.OAUTH2_PROVIDER, "DEVICE_FLOW_INTERVAL": 0}
+    core = View.get_oauthlib_backend_class()(View.get_server())  # DOT caches one per view class
+    monkeypatch.setattr(View, "_oauthlib_core", core, raising=False)
+    assert start(tv)["interval"] == 0
+    assert DeviceAuthorization.objects.get().interval == 0

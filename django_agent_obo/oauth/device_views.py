@@ -62,7 +62,8 @@ class AgentDeviceAuthorizationView(DeviceAuthorizationView):
     def create_device_authorization_response(self, request: HttpRequest) -> Any:
         headers, answer, status = super().create_device_authorization_response(request)
         if status == 200:
-            self.interval = int(answer.get("interval") or 5)
+            interval = answer.get("interval")
+            self.interval = 5 if interval is None else int(interval)  # §3.2: 5 s when absent
             answer = dot_device.rfc8628_answer(answer)
         return headers, answer, status
 
