@@ -32,6 +32,7 @@ EVENTS = frozenset(
         "backchannel.requested",
         "backchannel.approved",
         "backchannel.denied",
+        "device.requested",
     }
 )
 

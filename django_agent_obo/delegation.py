@@ -51,21 +51,14 @@ def bind_code(
     """
     now = timezone.now()
     chain = [agent.actor_id] if agent else []
-    grant = None
-    if agent is not None:
-        expires_at = now + timedelta(seconds=duration_seconds) if duration_seconds else None
-        grant = _standing_grant(user, agent, application, scopes, expires_at, now)
-    audit.record(
-        "consent.granted",
+    grant = record_consent(
+        application=application,
         user=user,
-        client_id=application.client_id,
-        actor_chain=chain,
-        scope=scopes,
+        scopes=scopes,
+        agent=agent,
+        duration_seconds=duration_seconds,
         ip=ip,
-        detail={
-            **({"duration_seconds": duration_seconds} if agent else {}),
-            **({"authorization_details": authorization_details} if authorization_details else {}),
-        },
+        authorization_details=authorization_details,
     )
     binding = CodeBinding.objects.create(
         code_hash=code_hash(code),
@@ -82,6 +75,39 @@ def bind_code(
         "code.issued", user=user, client_id=application.client_id, actor_chain=chain, scope=scopes, ip=ip
     )
     return binding
+
+
+def record_consent(
+    *,
+    application: Any,
+    user: Any,
+    scopes: list[str],
+    agent: Agent | None,
+    duration_seconds: int | None,
+    ip: str | None,
+    authorization_details: list[dict[str, Any]] | None = None,
+) -> AgentGrant | None:
+    """The user's approval as consent records it: for an agent the standing
+    :class:`AgentGrant` (created, or widened and renewed), and the ``consent.granted`` row.
+    Shared by codes and device requests (RFC 8628 §3.3); run it in the approval's transaction."""
+    now = timezone.now()
+    grant = None
+    if agent is not None:
+        expires_at = now + timedelta(seconds=duration_seconds) if duration_seconds else None
+        grant = _standing_grant(user, agent, application, scopes, expires_at, now)
+    audit.record(
+        "consent.granted",
+        user=user,
+        client_id=application.client_id,
+        actor_chain=[agent.actor_id] if agent else [],
+        scope=scopes,
+        ip=ip,
+        detail={
+            **({"duration_seconds": duration_seconds} if agent else {}),
+            **({"authorization_details": authorization_details} if authorization_details else {}),
+        },
+    )
+    return grant
 
 
 def _standing_grant(

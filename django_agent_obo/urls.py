@@ -17,6 +17,12 @@ from oauth2_provider import urls as dot_urls
 from .application_management import staff_only_management
 from .oauth.authorize import AgentAuthorizationView
 from .oauth.bc_authorize import BackchannelAuthenticationView
+from .oauth.device_views import (
+    AgentDeviceAuthorizationView,
+    AgentDeviceConfirmView,
+    AgentDeviceGrantStatusView,
+    AgentDeviceUserCodeView,
+)
 from .oauth.introspection import AgentIntrospectTokenView
 from .oauth.metadata import AgentServerMetadataView, JwksView
 from .oauth.registration_views import AgentClientConfigurationView, AgentClientRegistrationView
@@ -33,6 +39,19 @@ oauth2_urlpatterns = [
     path("introspect/", AgentIntrospectTokenView.as_view(), name="introspect"),
     path("jwks/", JwksView.as_view(), name="jwks"),
     path("bc-authorize/", BackchannelAuthenticationView.as_view(), name="bc-authorize"),
+    # RFC 8628 (DOT's views, agent-aware: oauth/device_views.py); names as in DOT's urls.
+    path("device-authorization/", AgentDeviceAuthorizationView.as_view(), name="device-authorization"),
+    path("device/", AgentDeviceUserCodeView.as_view(), name="device"),
+    path(
+        "device-confirm/<slug:client_id>/<slug:user_code>/",
+        AgentDeviceConfirmView.as_view(),
+        name="device-confirm",
+    ),
+    path(
+        "device-grant-status/<slug:client_id>/<slug:user_code>/",
+        AgentDeviceGrantStatusView.as_view(),
+        name="device-grant-status",
+    ),
     # RFC 7591/7592 (DOT's views, answering 404 unless DCR_ENABLED); names as in DOT's dcr_urlpatterns.
     path("register/", AgentClientRegistrationView.as_view(), name="dcr-register"),
     path(

@@ -1,17 +1,23 @@
 """What ``oauth/dot_adapter.py`` assumes of DOT below its public API: each test fails loudly
-when a DOT release changes the behaviour the adapter is built on."""
+when a DOT release changes the behaviour the adapter is built on. The device-flow tests are
+numbered as the module's device items: when one fails, DOT changed; drop that item (and its
+test), then run tests/test_device.py."""
 
 from __future__ import annotations
 
 import inspect
 from typing import Any
 
+import pytest
 from django.db import connection
 from django.test import RequestFactory
 from django.test.utils import CaptureQueriesContext
-from oauth2_provider.models import get_grant_model
+from oauth2_provider.models import DeviceCodeResponse, get_device_grant_model, get_grant_model
 from oauth2_provider.oauth2_backends import OAuthLibCore
 from oauth2_provider.oauth2_validators import OAuth2Validator
+from oauth2_provider.settings import oauth2_settings
+from oauth2_provider.utils import set_oauthlib_user_to_device_request_user
+from oauth2_provider.views import TokenView
 from oauthlib.common import Request
 
 from django_agent_obo import issuance
@@ -102,3 +108,49 @@ def test_resource_check_reads_the_grant_only_for_a_code(client_app, user):
             OAuth2Validator()._check_and_set_request_resource(request)
         assert sum(grant_table in q["sql"] for q in queries.captured_queries) == reads, grant_type
         assert request.resource == []
+
+
+ANSWER = {
+    "verification_uri": "https://as.example/o/device/",
+    "expires_in": 1800,
+    "user_code": "ABCD1234",
+    "device_code": "x" * 40,
+    "interval": 5,
+    "scope": "calendar.read",  # oauthlib 4.0.1 adds it
+}
+
+
+def test_device_1_dot_cannot_take_oauthlibs_answer():
+    with pytest.raises(TypeError, match="scope"):
+        DeviceCodeResponse(**ANSWER)
+    assert DeviceCodeResponse(**dot_adapter.rfc8628_answer(ANSWER)).user_code == "ABCD1234"
+
+
+def test_device_2_dot_has_no_verification_uri_by_default():
+    assert oauth2_settings.server_kwargs["verification_uri"] is None
+    assert dot_adapter.device_server_kwargs()["verification_uri"].endswith("/o/device/")
+
+
+def test_device_3_pre_token_hook_fails_on_an_unknown_code_and_no_validate_device_code():
+    assert set_oauthlib_user_to_device_request_user in oauth2_settings.OAUTH_PRE_TOKEN_VALIDATION
+    request = Request("https://as.example/o/token/", body="device_code=unknown")
+    with pytest.raises(get_device_grant_model().DoesNotExist):
+        set_oauthlib_user_to_device_request_user(request)
+    assert not hasattr(OAuth2Validator, "validate_device_code")
+
+
+def test_device_4_dot_has_no_used_state_for_a_device_grant():
+    model = get_device_grant_model()
+    assert {value for value, _ in model.DEVICE_FLOW_STATUS} == {
+        model.AUTHORIZED,
+        model.AUTHORIZATION_PENDING,
+        model.EXPIRED,
+        model.DENIED,
+    }
+
+
+def test_device_5_dots_token_view_answers_device_codes_itself():
+    request = RequestFactory().post(
+        "/o/token/", {"grant_type": "urn:ietf:params:oauth:grant-type:device_code", "device_code": "unknown"}
+    )
+    assert TokenView.as_view()(request).status_code == 404  # not an RFC 6749 §5.2 error

@@ -6,6 +6,7 @@ from .backchannel import BackchannelClient, BackchannelRequest
 from .client_keys import ClientKeySet
 from .clients import ClientApproval
 from .consents import PendingConsent
+from .device import DeviceAuthorization
 from .dpop import ClientDPoPPolicy
 from .grants import AgentGrant, CodeBinding, IssuedToken
 from .replay import UsedAssertion
@@ -20,6 +21,7 @@ __all__ = [
     "ClientDPoPPolicy",
     "ClientKeySet",
     "CodeBinding",
+    "DeviceAuthorization",
     "IssuedToken",
     "PendingConsent",
     "UsedAssertion",

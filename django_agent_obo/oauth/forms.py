@@ -45,8 +45,9 @@ def parse_duration(value: str) -> int | None:
     return allowed[value]
 
 
-class ConsentForm(AllowForm):
-    consent_id = forms.CharField(widget=forms.HiddenInput())
+class DurationForm(forms.Form):
+    """How long a delegation lasts: the consent page's and the device confirmation's choice."""
+
     # Checked by parse_duration in the view, so an unoffered value is audited as tampering.
     duration = forms.CharField(required=False, label="Allow for", widget=forms.Select)
 
@@ -55,3 +56,7 @@ class ConsentForm(AllowForm):
         self.fields["duration"].widget.choices = duration_choices()
         default = agent_obo_settings.DEFAULT_DELEGATION_DURATION
         self.fields["duration"].initial = str(default) if default else FOREVER
+
+
+class ConsentForm(DurationForm, AllowForm):
+    consent_id = forms.CharField(widget=forms.HiddenInput())

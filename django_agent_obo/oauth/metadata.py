@@ -19,6 +19,7 @@ from ..conf import agent_obo_settings
 from ..resources import OFFLINE_ACCESS
 from ..tokens import issuer
 from .backchannel import CIBA
+from .device import DEVICE_CODE
 from .exchange import TOKEN_EXCHANGE
 
 
@@ -46,6 +47,11 @@ class AgentServerMetadataView(OAuthServerMetadataView):
             data["backchannel_user_code_parameter_supported"] = False
             if CIBA not in data["grant_types_supported"]:
                 data["grant_types_supported"].append(CIBA)
+        device_endpoint = self._get_endpoint_url(request, "device-authorization")  # RFC 8628 §4
+        if device_endpoint:
+            data["device_authorization_endpoint"] = device_endpoint
+            if DEVICE_CODE not in data["grant_types_supported"]:
+                data["grant_types_supported"].append(DEVICE_CODE)
         data["authorization_response_iss_parameter_supported"] = bool(
             oauth2_settings.COMPLIANT_BCP_RFC9700_AUTHZ_RESPONSE_ISS
         )

@@ -12,6 +12,7 @@ from .. import issuance
 from ..tokens import SubjectReserved, generate_access_token, lifetime
 from .backchannel import CIBA, CibaGrant
 from .details import settle_authorization_details
+from .device import DEVICE_CODE, DeviceCodeGrant
 from .dpop_binding import bind_dpop_proof
 from .exchange import TOKEN_EXCHANGE, TokenExchangeGrant
 
@@ -52,6 +53,8 @@ class AgentOBOServer(Server):
         self.grant_types[TOKEN_EXCHANGE] = self.exchange_grant
         self.ciba_grant = CibaGrant(request_validator)
         self.grant_types[CIBA] = self.ciba_grant
+        self.device_code_grant = DeviceCodeGrant(request_validator)  # RFC 8628, not oauthlib's (#16)
+        self.grant_types[DEVICE_CODE] = self.device_code_grant
         for grant in (self.auth_grant, self.refresh_grant, self.credentials_grant, self.exchange_grant):
             grant.custom_validators.post_token.append(settle_authorization_details)  # RFC 9396 §6
         # RFC 9449: every grant binds its token to a DPoP proof's key (keep this last).

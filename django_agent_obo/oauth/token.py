@@ -43,6 +43,7 @@ SINGLE_VALUED_TOKEN = (
     "client_assertion",
     "client_assertion_type",
     "auth_req_id",
+    "device_code",
     "authorization_details",
 )
 
@@ -90,7 +91,8 @@ class AgentTokenView(TokenView):
             fresh = Issuance(ip=current.ip, client_id=client_id)
             dot_adapter.attach(request, fresh)
             try:
-                response = super(AgentTokenView, self).post(request, *args, **kwargs)
+                # DOT's post minus its device-code branch (oauth/dot_adapter.py, device flow 5.)
+                response = self.authorization_flow_token_response(request, *args, **kwargs)
             except OAuth2Error as error:  # raised while storing the token: oauthlib lets it through
                 response = _error_json(error.status_code, error.error, error.description or error.error)
             if response.status_code != 200 and not fresh.keep_writes:
@@ -125,6 +127,7 @@ class AgentTokenView(TokenView):
             "subject_token",
             "refresh_token",
             "client_assertion",
+            "device_code",
         )
     )
     def authorization_flow_token_response(

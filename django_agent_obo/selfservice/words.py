@@ -23,6 +23,7 @@ EVENT_WORDS = {
     "backchannel.requested": "It asked for your approval",
     "backchannel.approved": "You approved its request",
     "backchannel.denied": "Its request was denied",
+    "device.requested": "It asked for a code to show you",
 }
 
 REVOKE_REASONS = {
@@ -78,6 +79,7 @@ REASON_FAMILIES = (
     ("refresh_token_", "its renewal was not accepted"),
     ("token_", "its access token was not valid"),
     ("consent_", "the consent request could not be used"),
+    ("device_code_", "the code it showed you had expired or was already used"),
     ("code_", "the approval could not be used"),
 )
 

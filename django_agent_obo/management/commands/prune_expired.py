@@ -1,6 +1,6 @@
 """``prune_expired --older-than DAYS``: delete the bookkeeping rows nothing needs any more.
 
-Four tables grow with every token request and are never read once their rows have expired:
+Five kinds of rows grow with every token request and are never read once their rows have expired:
 
 * ``IssuedToken`` (our token records): a token past ``expires_at`` fails every check by its
   ``exp`` alone, and exchanged tokens never outlive their parent. A record stays as long as
@@ -12,6 +12,8 @@ Four tables grow with every token request and are never read once their rows hav
 * ``UsedAssertion``: a self-signed assertion's ``jti`` is refused by its ``exp`` once expired.
 * ``BackchannelRequest`` (CIBA): a request past ``expires_at`` answers ``expired_token`` only
   while it exists; its grant, tokens and audit rows do not depend on it.
+* DOT's ``DeviceGrant`` (RFC 8628) and our ``DeviceAuthorization`` beside it, which goes with
+  it: an expired device code answers ``expired_token`` only while it exists.
 
 The audit trail keeps the history (``prune_audit`` prunes it on its own schedule). Rows are
 deleted in batches, each its own short transaction (``management.pruning``).
@@ -24,6 +26,7 @@ from datetime import datetime
 from typing import Any
 
 from django.db.models import Exists, Model, OuterRef, Q, QuerySet
+from oauth2_provider.models import get_device_grant_model
 
 from ...models import BackchannelRequest, CodeBinding, IssuedToken, UsedAssertion
 from ..pruning import PruneCommand, delete_in_batches
@@ -41,6 +44,7 @@ def prunable(cutoff: datetime) -> dict[str, QuerySet[Any]]:
     )
     return {
         "backchannel request(s)": BackchannelRequest.objects.filter(expires_at__lt=cutoff),
+        "device request(s)": get_device_grant_model().objects.filter(expires__lt=cutoff),
         "token record(s)": records,
         "code binding(s)": CodeBinding.objects.filter(expires_at__lt=cutoff).exclude(
             Exists(records_that_stay)
@@ -51,7 +55,8 @@ def prunable(cutoff: datetime) -> dict[str, QuerySet[Any]]:
 
 class Command(PruneCommand):
     help = (
-        "Delete token records, code bindings, used assertions and backchannel requests that expired"
+        "Delete token records, code bindings, used assertions, backchannel and device requests that"
+        " expired"
         " over DAYS days ago."
     )
 

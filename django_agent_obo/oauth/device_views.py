@@ -1,0 +1,253 @@
+"""The device flow's endpoint and pages (RFC 8628 §3.1 to §3.3): DOT's views, agent-aware.
+
+* ``/o/device-authorization/``: DOT's endpoint; a ``requested_actor``, ``authorization_details``
+  and ``dpop_jkt`` are checked as at the authorization endpoint and bound to the request
+  (:func:`django_agent_obo.device.create`). Every refusal is an OAuth error with a
+  ``device.requested`` failure row.
+* ``/o/device/``: DOT's user-code form (sign-in required).
+* ``device-confirm/…``: the consent page's own template and blocks, a POST form where a field
+  named ``allow`` approves (:func:`django_agent_obo.device.decide`).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.template.response import TemplateResponse
+from django.utils.decorators import method_decorator
+from django.views.decorators.cache import never_cache
+from django.views.decorators.clickjacking import xframe_options_deny
+from django.views.decorators.debug import sensitive_post_parameters
+from oauth2_provider.models import get_application_model, get_device_grant_model
+from oauth2_provider.views.device import (
+    DeviceAuthorizationView,
+    DeviceConfirmView,
+    DeviceGrantStatusView,
+    DeviceUserCodeView,
+)
+
+from .. import audit, authorization_details, device, dpop, ratelimit
+from ..adapter import DelegationRefused, get_adapter
+from ..conf import agent_obo_settings
+from ..models import AuditEvent, DeviceAuthorization
+from . import consent_page, dot_adapter, unstorable
+from .authorize import check_approved, consent_csp, unverified_client
+from .forms import DurationForm, parse_duration
+from .token import _basic_client_id
+
+SINGLE_VALUED = ("client_id", "scope", "requested_actor", "authorization_details", "dpop_jkt")
+SLUG = re.compile(r"[-a-zA-Z0-9_]+")  # Django's <slug:> converter
+STATUS = {"invalid_client": 401, "too_many_requests": 429}
+
+
+class _Refused(Exception):
+    def __init__(self, error: str, reason: str, description: str) -> None:
+        super().__init__(description)
+        self.error, self.reason, self.description = error, reason, description
+
+
+@method_decorator(never_cache, name="dispatch")
+@method_decorator(sensitive_post_parameters("client_secret", "client_assertion"), name="post")
+class AgentDeviceAuthorizationView(DeviceAuthorizationView):
+    """DOT's device authorization endpoint (§3.1) plus ``requested_actor`` (draft -02 §4)."""
+
+    @classmethod
+    def get_server(cls) -> Any:
+        return cls.get_server_class()(cls.get_validator_class()(), **dot_adapter.device_server_kwargs())
+
+    def create_device_authorization_response(self, request: HttpRequest) -> Any:
+        headers, answer, status = super().create_device_authorization_response(request)
+        if status == 200:
+            interval = answer.get("interval")
+            self.interval = 5 if interval is None else int(interval)  # §3.2: 5 s when absent
+            answer = dot_adapter.rfc8628_answer(answer)
+        return headers, answer, status
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        self.facts: dict[str, Any] = {"client_id": "", "chain": [], "scope": ""}
+        try:
+            self._screen(request)
+            with transaction.atomic():
+                response = super().post(request, *args, **kwargs)
+                if response.status_code != 200:
+                    body = json.loads(response.content)
+                    raise _Refused(
+                        body.get("error", "invalid_request"), "", body.get("error_description", "")
+                    )
+                self._bind(request, json.loads(response.content)["device_code"])
+        except _Refused as refusal:
+            return self._refuse(request, refusal)
+        response["Cache-Control"] = "no-store"
+        return response
+
+    def _screen(self, request: HttpRequest) -> None:
+        """Refused unread: control characters, repeats, oversize values, floods, two client ids."""
+        params = request.POST
+        self.facts["client_id"] = params.get("client_id", "")[:100].replace("\x00", "")
+        self.facts["scope"] = params.get("scope", "")[:1000].replace("\x00", "")
+        if unstorable.first_unstorable(request) is not None:
+            raise _Refused("invalid_request", "parameter_control_character", unstorable.DESCRIPTION)
+        rate = agent_obo_settings.TOKEN_RATE_LIMIT
+        if rate:
+            key = self.facts["client_id"] or f"ip:{audit.client_ip(request)}"
+            count, _ = ratelimit.hit("device-authorization", key, rate)
+            if count > ratelimit.parse_rate(rate)[0]:
+                raise _Refused("too_many_requests", "rate_limited", "Too many requests; retry later.")
+        limit = int(agent_obo_settings.TOKEN_PARAMETER_MAX_BYTES)
+        for name, values in params.lists():
+            if len(values) > 1 and name in SINGLE_VALUED:
+                raise _Refused("invalid_request", "duplicate_parameter", f"Duplicate {name} parameter.")
+            if any(len(value) > limit for value in values):
+                raise _Refused("invalid_request", "parameter_too_large", "A parameter is too large.")
+        basic_id = _basic_client_id(request)
+        if basic_id and params.get("client_id") and basic_id != params["client_id"]:
+            raise _Refused(
+                "invalid_request", "client_id_mismatch", "client_id does not match the authenticated client."
+            )
+        actor_id = params.get("requested_actor")
+        if actor_id is not None:
+            self.facts["chain"] = [actor_id[:255]]
+
+    def _bind(self, request: HttpRequest, device_code: str) -> None:
+        """The checks of the authorization endpoint, once DOT has authenticated the client."""
+        grant = get_device_grant_model().objects.get(device_code=device_code)
+        application = get_application_model().objects.get(client_id=grant.client_id)
+        scopes = grant.scope.split()
+        self.facts["scope"] = grant.scope
+        if not application.allows_grant_type(application.GRANT_DEVICE_CODE):
+            raise _Refused(
+                "unauthorized_client", "device_grant_not_allowed", "This client may not use the device grant."
+            )
+        if not SLUG.fullmatch(application.client_id):
+            # DOT's confirmation URLs carry the client id as a slug (a CIMD URL is not one).
+            raise _Refused(
+                "unauthorized_client",
+                "device_client_id_unsupported",
+                "This client may not use the device grant.",
+            )
+        params = request.POST
+        jkt = params.get("dpop_jkt", "")
+        if jkt and not dpop.is_jkt(jkt):  # RFC 9449 §10, as for a code
+            raise _Refused("invalid_request", "dpop_jkt_malformed", "dpop_jkt is not a JWK thumbprint.")
+        try:
+            check_approved(application)
+            actor_id = params.get("requested_actor")
+            agent = (
+                get_adapter().resolve_requested_actor(actor_id, application, scopes, None)
+                if actor_id is not None
+                else None
+            )
+            details = authorization_details.parse(params.get("authorization_details"), agent=agent) or None
+        except DelegationRefused as refusal:
+            raise _Refused(refusal.error, refusal.reason, refusal.description) from refusal
+        device.create(
+            device_grant=grant,
+            application=application,
+            agent=agent,
+            authorization_details=details,
+            dpop_jkt=jkt,
+            interval=self.interval,
+            ip=audit.client_ip(request),
+        )
+
+    def _refuse(self, request: HttpRequest, refusal: _Refused) -> HttpResponse:
+        with transaction.atomic():
+            audit.record(
+                "device.requested",
+                outcome=AuditEvent.FAILURE,
+                reason=refusal.reason or refusal.error,
+                client_id=self.facts["client_id"],
+                actor_chain=self.facts["chain"],
+                scope=self.facts["scope"],
+                ip=audit.client_ip(request),
+                detail={"error": refusal.error},
+            )
+        status = STATUS.get(refusal.error, 400)
+        response = JsonResponse(
+            {"error": refusal.error, "error_description": refusal.description}, status=status
+        )
+        response["Cache-Control"] = "no-store"
+        if status == 401:
+            response["WWW-Authenticate"] = 'Basic realm="oauth2"'
+        return response
+
+
+@method_decorator([xframe_options_deny, never_cache], name="dispatch")
+class AgentDeviceUserCodeView(DeviceUserCodeView):
+    """DOT's user-code page (§3.3) in this app's look."""
+
+    template_name = "django_agent_obo/device_code.html"
+
+
+@method_decorator([xframe_options_deny, never_cache], name="dispatch")
+class AgentDeviceConfirmView(DeviceConfirmView):
+    """The confirmation page (§3.3): the consent page's template, naming the agent as consent
+    does; a POST with ``allow`` approves, without it denies (CSRF-protected, answered once)."""
+
+    template_name = "django_agent_obo/device_confirm.html"
+    form_class = DurationForm
+
+    def _authorization(self) -> DeviceAuthorization | None:
+        return (
+            DeviceAuthorization.objects.select_related("agent", "application")
+            .filter(device_grant=self.get_object())
+            .first()
+        )
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        row = self._authorization()
+        agent = row.agent if row is not None else None
+        context["agent"] = get_adapter().describe_agent(agent) if agent is not None else None
+        context["scope_items"] = list(zip(context["scopes"], context["scopes_descriptions"], strict=False))
+        context["show_duration"] = agent is not None
+        context["authorization_detail_items"] = authorization_details.describe(
+            (row.authorization_details if row is not None else None) or []
+        )
+        unverified = unverified_client(context["application"], None)
+        if unverified is not None:  # no redirect: the answer goes to whoever shows the code
+            unverified["redirect_host"] = "the device that showed you this code"
+        context["unverified_client"] = unverified
+        context["user_code"] = self.kwargs["user_code"]
+        return context
+
+    def form_valid(self, form: Any) -> HttpResponse:
+        try:
+            duration = parse_duration(form.cleaned_data.get("duration") or "")
+        except ValueError:
+            return self._error_page("The confirmation form was altered. Nothing was granted.")
+        try:
+            device.decide(
+                self.get_object(),
+                self.request.user,
+                allow=bool(self.request.POST.get("allow")),
+                duration_seconds=duration,
+                ip=audit.client_ip(self.request),
+            )
+        except device.NotPending:
+            return self._error_page("This request has expired or was already answered.")
+        return HttpResponseRedirect(self.get_success_url())
+
+    def form_invalid(self, form: Any) -> HttpResponse:
+        return self._error_page("The confirmation form was incomplete. Enter the code again.")
+
+    def _error_page(self, message: str) -> HttpResponse:
+        return TemplateResponse(self.request, "django_agent_obo/error.html", {"message": message}, status=400)
+
+    def render_to_response(self, context: dict[str, Any], **kwargs: Any) -> HttpResponse:
+        response = super().render_to_response(
+            {**consent_page.page_context(self.request), **context}, **kwargs
+        )
+        response["Content-Security-Policy"] = consent_csp({})
+        return response
+
+
+@method_decorator([xframe_options_deny, never_cache], name="dispatch")
+class AgentDeviceGrantStatusView(DeviceGrantStatusView):
+    """DOT's answer page after the decision, in this app's look."""
+
+    template_name = "django_agent_obo/device_done.html"
