@@ -48,6 +48,9 @@ DEFAULTS: dict[str, Any] = {
     # (oauth/throttle.py); over it such failures get 429; an authenticating client is never
     # limited by them. None: off.
     "TOKEN_FAILURE_RATE_LIMIT": "120/min",
+    # Wrong user codes entered on the device page, per signed-in user and per address
+    # (RFC 8628 §5.1). None: off.
+    "DEVICE_USER_CODE_RATE_LIMIT": "10/min",
     # Asymmetric algorithms we accept on actor tokens; HMAC and "none" are never accepted.
     "ACTOR_TOKEN_ALGORITHMS": [
         "RS256",

@@ -352,3 +352,22 @@ def test_interval_is_dots_setting(tv, settings, monkeypatch):
     monkeypatch.setattr(View, "_oauthlib_core", core, raising=False)
     assert start(tv)["interval"] == 0
     assert DeviceAuthorization.objects.get().interval == 0
+
+
+def test_guessing_user_codes_is_rate_limited_per_user_and_address(settings, tv, user, other_user):
+    """RFC 8628 §5.1: user codes are short; wrong guesses are limited, and the limit is kept
+    per signed-in user and per address, so a guesser cannot spend someone else's."""
+    settings.AGENT_OBO = {**settings.AGENT_OBO, "DEVICE_USER_CODE_RATE_LIMIT": "3/min"}
+    body = start(tv)
+    browser = logged_in(user)
+    for guess in ("AAAAAAAA", "BBBBBBBB", "CCCCCCCC"):
+        assert browser.post("/o/device/", {"user_code": guess}).status_code == 200  # form again
+    over = browser.post("/o/device/", {"user_code": body["user_code"]})  # even the right one
+    assert over.status_code == 429
+    assert "Too many" in over.content.decode()
+    row = AuditEvent.objects.get(event="consent.denied", reason="user_code_rate_limited")
+    assert row.user == user and row.outcome == AuditEvent.FAILURE
+    # Another user at another address is not affected.
+    elsewhere = logged_in(other_user)
+    response = elsewhere.post("/o/device/", {"user_code": body["user_code"]}, REMOTE_ADDR="198.51.100.7")
+    assert response.status_code == 302

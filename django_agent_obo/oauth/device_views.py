@@ -178,9 +178,51 @@ class AgentDeviceAuthorizationView(DeviceAuthorizationView):
 
 @method_decorator([xframe_options_deny, never_cache], name="dispatch")
 class AgentDeviceUserCodeView(DeviceUserCodeView):
-    """DOT's user-code page (§3.3) in this app's look."""
+    """DOT's user-code page (§3.3) in this app's look. Wrong codes are counted per signed-in
+    user and per address (``DEVICE_USER_CODE_RATE_LIMIT``, §5.1: user codes are short); over
+    the limit every entry, even a right one, gets ``429`` until the window ends."""
 
     template_name = "django_agent_obo/device_code.html"
+
+    def _counters(self) -> list[tuple[str, str]]:
+        return [
+            ("device-code-user", str(self.request.user.pk)),
+            ("device-code-ip", audit.client_ip(self.request) or "unknown"),
+        ]
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        rate = agent_obo_settings.DEVICE_USER_CODE_RATE_LIMIT
+        if rate:
+            limit = ratelimit.parse_rate(rate)[0]
+            if any(ratelimit.peek(scope, key, rate)[0] >= limit for scope, key in self._counters()):
+                return self._too_many(rate, limit)
+        return super().post(request, *args, **kwargs)
+
+    def form_invalid(self, form: Any) -> HttpResponse:
+        rate = agent_obo_settings.DEVICE_USER_CODE_RATE_LIMIT
+        if rate:
+            for scope, key in self._counters():
+                ratelimit.hit(scope, key, rate)
+        return super().form_invalid(form)
+
+    def _too_many(self, rate: str, limit: int) -> HttpResponse:
+        counted = [ratelimit.hit(scope, key, rate) for scope, key in self._counters()]
+        if any(count == limit + 1 for count, _ in counted):  # one audit row per window
+            with transaction.atomic():
+                audit.record(
+                    "consent.denied",
+                    outcome=AuditEvent.FAILURE,
+                    reason="user_code_rate_limited",
+                    user=self.request.user,
+                    ip=audit.client_ip(self.request),
+                    detail={"endpoint": "device"},
+                )
+        response = self.render_to_response(
+            self.get_context_data(too_many="Too many wrong codes. Wait a minute, then try again.")
+        )
+        response.status_code = 429
+        response["Retry-After"] = str(max(wait for _, wait in counted))
+        return response
 
 
 @method_decorator([xframe_options_deny, never_cache], name="dispatch")
