@@ -224,3 +224,18 @@ def test_the_admin_filters_by_every_declared_event():
 
     lookups = dict(EventFilter.lookups(None, None, None))  # type: ignore[arg-type]
     assert set(lookups) == set(Event.values)
+
+
+def test_the_agent_timeline_says_each_event_with_its_label(django_user_model, agent):
+    from django.urls import reverse
+
+    from tests.fixtures_audit import admin_client
+
+    browser, _ = admin_client(django_user_model)
+    audit.record(
+        Event.TOKEN_REFUSED, outcome=AuditEvent.FAILURE, reason="grant_expired", actor_chain=[agent.actor_id]
+    )
+    html = browser.get(
+        reverse("admin:django_agent_obo_agent_timeline", args=[agent.model.pk])
+    ).content.decode()
+    assert '<td title="It was refused a token">token.refused</td>' in html
