@@ -32,6 +32,7 @@ from django.utils import timezone
 from . import agent_documents, jose, rows
 from .conf import agent_obo_settings
 from .models import Agent, IssuedToken, UsedAssertion
+from .refusals import Refusal
 from .tokens import AccessTokenInvalid, actor_token_audience, issuer, verify_access_token
 
 log = logging.getLogger("django_agent_obo.actors")
@@ -42,13 +43,11 @@ ACTOR_TOKEN_TYPES = (TOKEN_TYPE_JWT, TOKEN_TYPE_ACCESS_TOKEN)
 SELF_SIGNED_TYPS = (None, "JWT", "jwt")
 
 
-class ActorTokenError(Exception):
+class ActorTokenError(Refusal):
     """The actor token is not acceptable. ``reason`` is a stable audit identifier."""
 
     def __init__(self, reason: str, description: str = "The actor token is invalid.") -> None:
-        super().__init__(description)
-        self.reason = reason
-        self.description = description
+        super().__init__(reason, description)
 
 
 @dataclass(frozen=True)

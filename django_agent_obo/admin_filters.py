@@ -22,8 +22,7 @@ from django.utils import formats, timezone
 from django.utils.functional import cached_property
 from oauth2_provider.models import get_application_model
 
-from .audit import EVENTS
-from .models import Agent
+from .models import Agent, Event
 
 COUNT_CAP = 10_000
 
@@ -46,7 +45,7 @@ class EventFilter(admin.SimpleListFilter):
     parameter_name = "event"
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
-        return [(name, name) for name in sorted(EVENTS)]
+        return [(name, name) for name in sorted(Event.values)]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
         return queryset.filter(event=self.value()) if self.value() else queryset

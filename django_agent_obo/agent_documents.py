@@ -42,6 +42,7 @@ from oauth2_provider.settings import oauth2_settings
 from .agent_keys import KeySetError, validate_jwks
 from .conf import agent_obo_settings
 from .models import Agent
+from .refusals import Refusal
 
 log = logging.getLogger("django_agent_obo.agent_documents")
 
@@ -50,14 +51,11 @@ BACKOFF_PREFIX = "agent_obo:agent_document:backoff:"
 _TEXT_LIMITS = {"name": 200, "publisher": 200, "description": 4000}
 
 
-class AgentDocumentError(Exception):
+class AgentDocumentError(Refusal):
     """An agent document could not be used. ``reason`` is the audit identifier."""
 
     def __init__(self, reason: str, description: str, error: str = "invalid_request") -> None:
-        super().__init__(description)
-        self.reason = reason
-        self.description = description
-        self.error = error
+        super().__init__(reason, description, error=error)
 
 
 def is_document_url(actor_id: str) -> bool:

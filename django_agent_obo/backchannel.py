@@ -26,8 +26,9 @@ from django.utils import timezone
 from . import audit, delegation
 from .adapter import DelegationRefused, get_adapter
 from .conf import agent_obo_settings
-from .models import Agent, AuditEvent, BackchannelClient, BackchannelRequest
+from .models import Agent, AuditEvent, BackchannelClient, BackchannelRequest, Event
 from .models.backchannel import notification_endpoint_problem
+from .refusals import Refusal
 
 log = logging.getLogger("django_agent_obo.backchannel")
 
@@ -107,7 +108,7 @@ def create(
             expires_at=timezone.now() + timedelta(seconds=expires_in),
         )
         audit.record(
-            "backchannel.requested",
+            Event.BACKCHANNEL_REQUESTED,
             user=user,
             client_id=application.client_id,
             actor_chain=[agent.actor_id] if agent else [],
@@ -171,7 +172,7 @@ def decide(pk: int, user: Any, *, allow: bool, duration_seconds: int | None, ip:
                     duration_seconds=duration_seconds,
                 )
             audit.record(
-                "backchannel.approved",
+                Event.BACKCHANNEL_APPROVED,
                 user=user,
                 client_id=row.application.client_id,
                 actor_chain=chain,
@@ -182,7 +183,7 @@ def decide(pk: int, user: Any, *, allow: bool, duration_seconds: int | None, ip:
         else:
             row.status = BackchannelRequest.DENIED
             audit.record(
-                "backchannel.denied",
+                Event.BACKCHANNEL_DENIED,
                 outcome=AuditEvent.FAILURE,
                 reason=reason,
                 user=user,
@@ -239,15 +240,12 @@ def ping_client(row: BackchannelRequest) -> bool:
 # --- the token endpoint's poll (CIBA §10.1, §11) ------------------------------------------------
 
 
-class PollRefused(Exception):
+class PollRefused(Refusal):
     """No token (yet). ``error`` is the CIBA §11 code, ``reason`` the audit reason;
     ``keep_writes``: the poll's time stamp must be committed although the answer is an error."""
 
     def __init__(self, error: str, reason: str, description: str, *, keep_writes: bool = False) -> None:
-        super().__init__(description)
-        self.error = error
-        self.reason = reason
-        self.description = description
+        super().__init__(reason, description, error=error)
         self.keep_writes = keep_writes
 
 

@@ -25,6 +25,7 @@ from django.utils import timezone
 from . import actors, jose, rows
 from .conf import agent_obo_settings
 from .models import Agent, ClientKeySet, UsedAssertion
+from .refusals import Refusal
 from .tokens import issuer
 
 CLIENT_ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
@@ -32,13 +33,11 @@ AUTH_METHOD = "private_key_jwt"
 REPLAY_NAMESPACE = "client:"  # UsedAssertion.issuer of client assertions, apart from actor ids
 
 
-class ClientAssertionError(Exception):
+class ClientAssertionError(Refusal):
     """The assertion does not authenticate the client; ``reason`` is the audit identifier."""
 
     def __init__(self, reason: str, description: str) -> None:
-        super().__init__(description)
-        self.reason = reason
-        self.description = description
+        super().__init__(reason, description)
 
 
 @dataclass(frozen=True)

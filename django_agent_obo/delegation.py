@@ -20,7 +20,7 @@ from oauth2_provider.models import get_access_token_model, get_grant_model, get_
 from oauth2_provider.settings import oauth2_settings
 
 from . import audit, rows
-from .models import Agent, AgentGrant, CodeBinding, IssuedToken
+from .models import Agent, AgentGrant, CodeBinding, Event, IssuedToken
 from .resource import revocation
 from .retry import transactional
 
@@ -72,7 +72,7 @@ def bind_code(
         dpop_jkt=dpop_jkt,
     )
     audit.record(
-        "code.issued", user=user, client_id=application.client_id, actor_chain=chain, scope=scopes, ip=ip
+        Event.CODE_ISSUED, user=user, client_id=application.client_id, actor_chain=chain, scope=scopes, ip=ip
     )
     return binding
 
@@ -96,7 +96,7 @@ def record_consent(
         expires_at = now + timedelta(seconds=duration_seconds) if duration_seconds else None
         grant = _standing_grant(user, agent, application, scopes, expires_at, now)
     audit.record(
-        "consent.granted",
+        Event.CONSENT_GRANTED,
         user=user,
         client_id=application.client_id,
         actor_chain=[agent.actor_id] if agent else [],
@@ -352,7 +352,7 @@ def _revoke(tokens: QuerySet[IssuedToken], reason: str, *, ip: str | None = None
             _among("access_token_id", dot_ids), revoked__isnull=True
         ).update(revoked=now)
     audit.record(
-        "token.revoked", user=user, ip=ip, detail={"reason": reason, "count": count, "jti": jtis[:50]}
+        Event.TOKEN_REVOKED, user=user, ip=ip, detail={"reason": reason, "count": count, "jti": jtis[:50]}
     )
     return count
 
@@ -373,7 +373,7 @@ def revoke_grant(
     _end_grants(AgentGrant.objects.filter(pk=locked.pk), reason, now)
     count = _revoke(IssuedToken.objects.filter(agent_grant=locked), reason, ip=ip, user=locked.user)
     audit.record(
-        "grant.revoked",
+        Event.GRANT_REVOKED,
         user=locked.user,
         client_id=locked.application.client_id,
         actor_chain=[locked.agent.actor_id],
@@ -401,7 +401,7 @@ def set_agent_active(agent: Agent, active: bool, *, by: Any = None, ip: str | No
     if not active:
         count = _revoke(IssuedToken.objects.filter(agent=locked), "agent_disabled", ip=ip)
     audit.record(
-        "agent.enabled" if active else "agent.disabled",
+        Event.AGENT_ENABLED if active else Event.AGENT_DISABLED,
         user=by,
         actor_chain=[locked.actor_id],
         ip=ip,

@@ -19,7 +19,7 @@ from django.utils import timezone
 from . import audit, delegation
 from .adapter import DelegationRefused, get_adapter
 from .backchannel import SLOW_DOWN_STEP_SECONDS, PollRefused
-from .models import Agent, AuditEvent, DeviceAuthorization
+from .models import Agent, AuditEvent, DeviceAuthorization, Event
 
 
 def create(
@@ -46,7 +46,7 @@ def create(
         expires_at=device_grant.expires,
     )
     audit.record(
-        "device.requested",
+        Event.DEVICE_REQUESTED,
         client_id=application.client_id,
         actor_chain=[agent.actor_id] if agent else [],
         scope=device_grant.scope.split(),
@@ -99,7 +99,7 @@ def decide(device_grant: Any, user: Any, *, allow: bool, duration_seconds: int |
             grant.status = model.AUTHORIZED
         else:
             audit.record(
-                "consent.denied",
+                Event.CONSENT_DENIED,
                 outcome=AuditEvent.FAILURE,
                 reason=reason,
                 user=user,

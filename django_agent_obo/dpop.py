@@ -30,6 +30,7 @@ from jwt.utils import base64url_decode
 
 from . import jose
 from .conf import agent_obo_settings
+from .refusals import Refusal
 
 PROOF_TYP = "dpop+jwt"  # RFC 9449 §4.2
 TOKEN_TYPE = "DPoP"  # RFC 9449 §5 token_type, §7.1 authorization scheme
@@ -66,24 +67,22 @@ DESCRIPTIONS = {
 }
 
 
-class ProofError(Exception):
+class ProofError(Refusal):
     """A DPoP proof refused: ``reason`` names the failed check (see ``DESCRIPTIONS``).
 
     ``use_nonce`` says the answer is ``use_dpop_nonce`` (§8) rather than ``invalid_dpop_proof``.
     """
 
     def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.description = DESCRIPTIONS.get(reason, "The DPoP proof is invalid.")
+        super().__init__(
+            reason,
+            DESCRIPTIONS.get(reason, "The DPoP proof is invalid."),
+            error="use_dpop_nonce" if reason == "dpop_nonce" else "invalid_dpop_proof",
+        )
 
     @property
     def use_nonce(self) -> bool:
         return self.reason == "dpop_nonce"
-
-    @property
-    def error(self) -> str:
-        return "use_dpop_nonce" if self.use_nonce else "invalid_dpop_proof"
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import copy
 import hashlib
 import json
 import os
@@ -22,8 +23,9 @@ from django.test import Client
 from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 from oauth2_provider.models import get_application_model
 
-from django_agent_obo import keys
+from django_agent_obo import keys, refusals
 from django_agent_obo.models import Agent
+from django_agent_obo.signals import audit_event_recorded
 
 ISSUER = "http://127.0.0.1:8000"
 TOKEN_URL = "/o/token/"
@@ -51,6 +53,37 @@ def _agent_obo_settings(settings: Any, signing_key_dir: str) -> None:
 @pytest.fixture(autouse=True)
 def _enable_db(db: None) -> None:
     """Every test may touch the database."""
+
+
+def undeclared(rows: list[Any]) -> list[str]:
+    """Reasons and revocation causes of audit rows that ``refusals`` does not declare."""
+    found = {row.reason for row in rows if row.reason and not refusals.is_declared(row.reason)}
+    for row in rows:
+        cause = (row.detail or {}).get("reason") if row.event in ("token.revoked", "grant.revoked") else None
+        if cause and not refusals.is_declared(cause) and cause not in refusals.ENDINGS:
+            found.add(cause)
+    return sorted(found)
+
+
+@pytest.fixture(autouse=True)
+def _only_declared_reasons(request: pytest.FixtureRequest) -> Any:
+    """Every reason the code records, in every test, is declared in ``refusals`` (and so in
+    docs/refusals.md); ``@pytest.mark.undeclared_reasons`` for a test that records one on purpose."""
+    rows: list[Any] = []
+
+    def seen(sender: Any, event: Any, **kwargs: Any) -> None:
+        rows.append(copy.deepcopy(event))  # as recorded: a test may then try to alter it
+
+    audit_event_recorded.connect(seen, weak=False)
+    try:
+        yield
+    finally:
+        audit_event_recorded.disconnect(seen)
+    if request.node.get_closest_marker("undeclared_reasons") is None:
+        missing = undeclared(rows)
+        assert not missing, (
+            f"Undeclared audit reasons {missing}: declare them in refusals.py and docs/refusals.md"
+        )
 
 
 # --- factories ---------------------------------------------------------------------------

@@ -71,6 +71,7 @@ def test_decisions_name_the_application_and_protocol_detail_is_folded(user, clie
     assert client_app.client_id not in part
 
 
+@pytest.mark.undeclared_reasons
 def test_unknown_reason_codes_never_show_raw(user, client_app, agent):
     delegate(user, client_app, agent)
     audit.record(

@@ -1,7 +1,7 @@
 """Models of the agent delegation registry (see docs/architecture.md)."""
 
 from .agents import Agent
-from .audit import AuditEvent
+from .audit import AuditEvent, Event
 from .backchannel import BackchannelClient, BackchannelRequest
 from .client_keys import ClientKeySet
 from .clients import ClientApproval
@@ -22,6 +22,7 @@ __all__ = [
     "ClientKeySet",
     "CodeBinding",
     "DeviceAuthorization",
+    "Event",
     "IssuedToken",
     "PendingConsent",
     "UsedAssertion",

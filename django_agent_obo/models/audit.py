@@ -12,6 +12,30 @@ class AppendOnlyError(RuntimeError):
     """Raised when code tries to change or delete an audit row outside ``prune_audit``."""
 
 
+class Event(models.TextChoices):
+    """Every audit event name, declared once (SPEC §8): the value is the stable identifier
+    stored in :attr:`AuditEvent.event` and read by log pipelines; the label says it in words
+    (the admin's filter, the self-service page)."""
+
+    CONSENT_GRANTED = "consent.granted", "You allowed it"
+    CONSENT_DENIED = "consent.denied", "A request for it was refused"
+    CODE_ISSUED = "code.issued", "An authorization code was issued for it"
+    TOKEN_ISSUED = "token.issued", "It received an access token"
+    TOKEN_REFRESHED = "token.refreshed", "It renewed its access token"
+    TOKEN_EXCHANGED = "token.exchanged", "It passed its access on to another service"
+    TOKEN_REFUSED = "token.refused", "It was refused a token"
+    TOKEN_REVOKED = "token.revoked", "Its tokens were revoked"
+    GRANT_REVOKED = "grant.revoked", "The delegation was revoked"
+    AGENT_DISABLED = "agent.disabled", "The site disabled it"
+    AGENT_ENABLED = "agent.enabled", "The site enabled it again"
+    RESOURCE_ACCESSED = "resource.accessed", "It used your data"
+    CLIENT_REFUSED = "client.refused", "An application was refused"
+    BACKCHANNEL_REQUESTED = "backchannel.requested", "It asked for your approval"
+    BACKCHANNEL_APPROVED = "backchannel.approved", "You approved its request"
+    BACKCHANNEL_DENIED = "backchannel.denied", "Its request was denied"
+    DEVICE_REQUESTED = "device.requested", "It asked for a code to show you"
+
+
 class AuditEventQuerySet(models.QuerySet["AuditEvent"]):
     def update(self, **kwargs: Any) -> int:
         raise AppendOnlyError("Audit events are append-only.")

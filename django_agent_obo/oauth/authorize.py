@@ -23,7 +23,7 @@ from oauthlib.oauth2.rfc6749.errors import CustomOAuth2Error
 from .. import audit, authorization_details, dpop
 from ..adapter import DelegationRefused, get_adapter
 from ..conf import agent_obo_settings
-from ..models import Agent, AuditEvent, PendingConsent
+from ..models import Agent, AuditEvent, Event, PendingConsent
 from ..registration import awaiting_approval, is_self_registered
 from ..tokens import issuer
 from . import consent_page, unstorable
@@ -276,7 +276,7 @@ class AgentAuthorizationView(AuthorizationView):
     ) -> None:
         """Every refusal at the authorization endpoint leaves a ``consent.denied`` failure row."""
         audit.record(
-            "consent.denied",
+            Event.CONSENT_DENIED,
             outcome=AuditEvent.FAILURE,
             reason=reason,
             user=self.request.user,

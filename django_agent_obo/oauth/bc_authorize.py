@@ -27,7 +27,8 @@ from oauthlib.common import Request as OauthlibRequest
 from .. import audit, authorization_details, backchannel, ratelimit
 from ..adapter import DelegationRefused, get_adapter
 from ..conf import agent_obo_settings
-from ..models import Agent, AuditEvent, BackchannelClient
+from ..models import Agent, AuditEvent, BackchannelClient, Event
+from ..refusals import Refusal
 
 SINGLE_VALUED = (
     "client_id",
@@ -49,14 +50,11 @@ BINDING_MESSAGE_MAX = 100
 STATUS = {"invalid_client": 401, "access_denied": 403}
 
 
-class Refused(Exception):
+class Refused(Refusal):
     """A CIBA §13 error response: ``error`` for the client, ``reason`` for the audit row."""
 
     def __init__(self, error: str, reason: str, description: str) -> None:
-        super().__init__(description)
-        self.error = error
-        self.reason = reason
-        self.description = description
+        super().__init__(reason, description, error=error)
 
 
 def _printable(value: str) -> bool:
@@ -252,7 +250,7 @@ class BackchannelAuthenticationView(View):
             if self.facts.get("quiet"):
                 return self._error(refusal)
             audit.record(
-                "backchannel.requested",
+                Event.BACKCHANNEL_REQUESTED,
                 outcome=AuditEvent.FAILURE,
                 reason=refusal.reason,
                 user=self.facts["user"],

@@ -15,7 +15,7 @@ from django.urls import reverse
 
 from .. import audit, client_secrets, issuance
 from ..client_assertions import ClientAssertionError, verify_client_assertion
-from ..models import Agent, AuditEvent
+from ..models import Agent, AuditEvent, Event
 from ..tokens import issuer
 
 ASSERTION_PARAMETERS = ("client_assertion", "client_assertion_type")
@@ -87,7 +87,7 @@ def _refused(request: Any, exc: ClientAssertionError, client_id: str) -> None:
     path = str(getattr(request, "uri", "")).split("?")[0]
     with transaction.atomic():
         audit.record(
-            "client.refused",
+            Event.CLIENT_REFUSED,
             outcome=AuditEvent.FAILURE,
             reason=exc.reason,
             client_id=client_id[:100],

@@ -33,7 +33,8 @@ from oauth2_provider.views.device import (
 from .. import audit, authorization_details, device, dpop, ratelimit
 from ..adapter import DelegationRefused, get_adapter
 from ..conf import agent_obo_settings
-from ..models import AuditEvent, DeviceAuthorization
+from ..models import AuditEvent, DeviceAuthorization, Event
+from ..refusals import Refusal
 from . import consent_page, dot_adapter, unstorable
 from .authorize import check_approved, consent_csp, unverified_client
 from .forms import DurationForm, parse_duration
@@ -42,12 +43,6 @@ from .token import _basic_client_id
 SINGLE_VALUED = ("client_id", "scope", "requested_actor", "authorization_details", "dpop_jkt")
 SLUG = re.compile(r"[-a-zA-Z0-9_]+")  # Django's <slug:> converter
 STATUS = {"invalid_client": 401, "too_many_requests": 429}
-
-
-class _Refused(Exception):
-    def __init__(self, error: str, reason: str, description: str) -> None:
-        super().__init__(description)
-        self.error, self.reason, self.description = error, reason, description
 
 
 @method_decorator(never_cache, name="dispatch")
@@ -75,11 +70,11 @@ class AgentDeviceAuthorizationView(DeviceAuthorizationView):
                 response = super().post(request, *args, **kwargs)
                 if response.status_code != 200:
                     body = json.loads(response.content)
-                    raise _Refused(
-                        body.get("error", "invalid_request"), "", body.get("error_description", "")
+                    raise Refusal(
+                        "", body.get("error_description", ""), error=body.get("error", "invalid_request")
                     )
                 self._bind(request, json.loads(response.content)["device_code"])
-        except _Refused as refusal:
+        except Refusal as refusal:
             return self._refuse(request, refusal)
         response["Cache-Control"] = "no-store"
         return response
@@ -90,23 +85,25 @@ class AgentDeviceAuthorizationView(DeviceAuthorizationView):
         self.facts["client_id"] = params.get("client_id", "")[:100].replace("\x00", "")
         self.facts["scope"] = params.get("scope", "")[:1000].replace("\x00", "")
         if unstorable.first_unstorable(request) is not None:
-            raise _Refused("invalid_request", "parameter_control_character", unstorable.DESCRIPTION)
+            raise Refusal("parameter_control_character", unstorable.DESCRIPTION, error="invalid_request")
         rate = agent_obo_settings.TOKEN_RATE_LIMIT
         if rate:
             key = self.facts["client_id"] or f"ip:{audit.client_ip(request)}"
             count, _ = ratelimit.hit("device-authorization", key, rate)
             if count > ratelimit.parse_rate(rate)[0]:
-                raise _Refused("too_many_requests", "rate_limited", "Too many requests; retry later.")
+                raise Refusal("rate_limited", "Too many requests; retry later.", error="too_many_requests")
         limit = int(agent_obo_settings.TOKEN_PARAMETER_MAX_BYTES)
         for name, values in params.lists():
             if len(values) > 1 and name in SINGLE_VALUED:
-                raise _Refused("invalid_request", "duplicate_parameter", f"Duplicate {name} parameter.")
+                raise Refusal("duplicate_parameter", f"Duplicate {name} parameter.", error="invalid_request")
             if any(len(value) > limit for value in values):
-                raise _Refused("invalid_request", "parameter_too_large", "A parameter is too large.")
+                raise Refusal("parameter_too_large", "A parameter is too large.", error="invalid_request")
         basic_id = _basic_client_id(request)
         if basic_id and params.get("client_id") and basic_id != params["client_id"]:
-            raise _Refused(
-                "invalid_request", "client_id_mismatch", "client_id does not match the authenticated client."
+            raise Refusal(
+                "client_id_mismatch",
+                "client_id does not match the authenticated client.",
+                error="invalid_request",
             )
         actor_id = params.get("requested_actor")
         if actor_id is not None:
@@ -119,20 +116,22 @@ class AgentDeviceAuthorizationView(DeviceAuthorizationView):
         scopes = grant.scope.split()
         self.facts["scope"] = grant.scope
         if not application.allows_grant_type(application.GRANT_DEVICE_CODE):
-            raise _Refused(
-                "unauthorized_client", "device_grant_not_allowed", "This client may not use the device grant."
+            raise Refusal(
+                "device_grant_not_allowed",
+                "This client may not use the device grant.",
+                error="unauthorized_client",
             )
         if not SLUG.fullmatch(application.client_id):
             # DOT's confirmation URLs carry the client id as a slug (a CIMD URL is not one).
-            raise _Refused(
-                "unauthorized_client",
+            raise Refusal(
                 "device_client_id_unsupported",
                 "This client may not use the device grant.",
+                error="unauthorized_client",
             )
         params = request.POST
         jkt = params.get("dpop_jkt", "")
         if jkt and not dpop.is_jkt(jkt):  # RFC 9449 §10, as for a code
-            raise _Refused("invalid_request", "dpop_jkt_malformed", "dpop_jkt is not a JWK thumbprint.")
+            raise Refusal("dpop_jkt_malformed", "dpop_jkt is not a JWK thumbprint.", error="invalid_request")
         try:
             check_approved(application)
             actor_id = params.get("requested_actor")
@@ -143,7 +142,7 @@ class AgentDeviceAuthorizationView(DeviceAuthorizationView):
             )
             details = authorization_details.parse(params.get("authorization_details"), agent=agent) or None
         except DelegationRefused as refusal:
-            raise _Refused(refusal.error, refusal.reason, refusal.description) from refusal
+            raise Refusal(refusal.reason, refusal.description, error=refusal.error) from refusal
         device.create(
             device_grant=grant,
             application=application,
@@ -154,10 +153,10 @@ class AgentDeviceAuthorizationView(DeviceAuthorizationView):
             ip=audit.client_ip(request),
         )
 
-    def _refuse(self, request: HttpRequest, refusal: _Refused) -> HttpResponse:
+    def _refuse(self, request: HttpRequest, refusal: Refusal) -> HttpResponse:
         with transaction.atomic():
             audit.record(
-                "device.requested",
+                Event.DEVICE_REQUESTED,
                 outcome=AuditEvent.FAILURE,
                 reason=refusal.reason or refusal.error,
                 client_id=self.facts["client_id"],
@@ -210,7 +209,7 @@ class AgentDeviceUserCodeView(DeviceUserCodeView):
         if any(count == limit + 1 for count, _ in counted):  # one audit row per window
             with transaction.atomic():
                 audit.record(
-                    "consent.denied",
+                    Event.CONSENT_DENIED,
                     outcome=AuditEvent.FAILURE,
                     reason="user_code_rate_limited",
                     user=self.request.user,

@@ -21,7 +21,7 @@ from oauthlib.oauth2.rfc6749.errors import OAuth2Error
 from .. import audit
 from ..conf import agent_obo_settings
 from ..issuance import Issuance
-from ..models import AuditEvent
+from ..models import AuditEvent, Event
 from ..retry import atomic_with_retry
 from . import dot_adapter, dpop_binding, throttle, unstorable
 
@@ -184,7 +184,7 @@ class AgentTokenView(TokenView):
             error = "error"
         with transaction.atomic():
             audit.record(
-                "token.refused",
+                Event.TOKEN_REFUSED,
                 outcome=AuditEvent.FAILURE,
                 reason=current.reason or error,
                 user=current.user,

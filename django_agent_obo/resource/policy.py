@@ -11,12 +11,13 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from ..refusals import Refusal
 from .validation import AccessTokenInfo
 
 ActorRule = Iterable[str] | Callable[[AccessTokenInfo], bool]
 
 
-class Denied(Exception):
+class Denied(Refusal):
     """A valid token without the privileges this resource needs (HTTP 403).
 
     ``error`` is ``insufficient_scope`` (RFC 6750 §3.1, with ``scope``) or
@@ -24,10 +25,7 @@ class Denied(Exception):
     """
 
     def __init__(self, error: str, reason: str, description: str, scope: tuple[str, ...] = ()) -> None:
-        super().__init__(description)
-        self.error = error
-        self.reason = reason
-        self.description = description
+        super().__init__(reason, description, error=error)
         self.scope = scope
 
 

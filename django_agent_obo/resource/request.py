@@ -11,7 +11,7 @@ from django.utils.functional import SimpleLazyObject
 
 from .. import audit
 from ..conf import agent_obo_settings
-from ..models import AuditEvent
+from ..models import AuditEvent, Event
 from .challenges import Failure, RequestError
 from .proof import validate_request
 from .validation import AccessTokenInfo, TokenError
@@ -92,7 +92,7 @@ def audit_access(
         return
     reason = "" if info is not None and failure is None else getattr(failure, "reason", "token_missing")
     audit.record(
-        "resource.accessed",
+        Event.RESOURCE_ACCESSED,
         outcome=AuditEvent.FAILURE if reason else AuditEvent.SUCCESS,
         reason=reason,
         user=info.user if info is not None else None,

@@ -24,6 +24,7 @@ from django.core.cache import caches
 
 from ..conf import agent_obo_settings
 from ..models import IssuedToken
+from ..refusals import Refusal
 
 MODES = ("database", "cache", "none")
 CACHE_PREFIX = "agent_obo:rs:jti:"
@@ -39,12 +40,11 @@ class TokenStatus:
     user_id: Any
 
 
-class TokenNotUsable(Exception):
+class TokenNotUsable(Refusal):
     """The record says no: ``reason`` is ``token_revoked`` or ``token_unknown``."""
 
     def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
+        super().__init__(reason, error="invalid_token")
 
 
 def load_status(jti: str) -> TokenStatus | None:

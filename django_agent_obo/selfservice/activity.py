@@ -22,18 +22,18 @@ from django.db.models.functions import RowNumber, TruncDate
 from oauth2_provider.models import get_application_model
 
 from ..adapter import get_adapter
-from ..models import AuditEvent
+from ..models import AuditEvent, Event
 from .words import EVENT_WORDS, REVOKE_REASONS, reason_words, times
 
 DAYS_PER_AGENT = 10
 DECISIONS_PER_AGENT = 10
 TECHNICAL_PER_AGENT = 10
 DECISIONS = (
-    "consent.granted",
-    "consent.denied",
-    "backchannel.approved",
-    "backchannel.denied",
-    "grant.revoked",
+    Event.CONSENT_GRANTED,
+    Event.CONSENT_DENIED,
+    Event.BACKCHANNEL_APPROVED,
+    Event.BACKCHANNEL_DENIED,
+    Event.GRANT_REVOKED,
 )
 
 
@@ -87,7 +87,7 @@ def build(
     _accesses(mine, found, scope_words)
     decisions = _latest(mine.filter(event__in=DECISIONS), DECISIONS_PER_AGENT)
     technical = _latest(
-        mine.exclude(event__in=(*DECISIONS, "resource.accessed")),
+        mine.exclude(event__in=(*DECISIONS, Event.RESOURCE_ACCESSED)),
         TECHNICAL_PER_AGENT,
     )
     names = _names(app_names, [e.client_id for e in decisions + technical])
@@ -100,7 +100,7 @@ def build(
 
 def _accesses(events: Any, found: dict[str, Activity], scope_words: dict[str, str]) -> None:
     rows = (
-        events.filter(event="resource.accessed")
+        events.filter(event=Event.RESOURCE_ACCESSED)
         .annotate(
             day=TruncDate("at"),
             method=KeyTextTransform("method", "detail"),
@@ -147,10 +147,10 @@ def _names(known: dict[str, str], client_ids: list[str]) -> dict[str, str]:
 
 def _decision(event: AuditEvent, names: dict[str, str], scope_words: dict[str, str]) -> Line:
     through = names.get(event.client_id, "an application")
-    if event.event == "consent.granted":
+    if event.event == Event.CONSENT_GRANTED:
         allowed = ", ".join(scope_words.get(s, s).lower() for s in event.scope.split())
         return Line(event, f"You allowed it to act for you through {through}: {allowed}", through, "")
-    if event.event == "grant.revoked":
+    if event.event == Event.GRANT_REVOKED:
         code = event.reason or str((event.detail or {}).get("reason", ""))
         why = REVOKE_REASONS.get(code, reason_words(code) or "it was revoked")
         return Line(event, f"Its access through {through} ended: {why}", through, "")

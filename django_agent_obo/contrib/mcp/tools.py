@@ -15,7 +15,7 @@ from django.http import HttpRequest
 from mcp.server.mcpserver.exceptions import ToolError
 
 from ... import audit
-from ...models import AuditEvent
+from ...models import AuditEvent, Event
 from ...resource.request import token_info
 from ...resource.validation import AccessTokenInfo
 
@@ -56,7 +56,7 @@ def current_token() -> AccessTokenInfo:
 def _record(name: str, info: AccessTokenInfo, reason: str) -> None:
     request = current_request()
     audit.record(
-        "resource.accessed",
+        Event.RESOURCE_ACCESSED,
         outcome=AuditEvent.FAILURE if reason else AuditEvent.SUCCESS,
         reason=reason,
         user=info.user if info.user.is_authenticated else None,
