@@ -23,8 +23,9 @@ from oauthlib.oauth2.rfc6749.grant_types.base import GrantTypeBase
 from ..actors import TOKEN_TYPE_ACCESS_TOKEN, TOKEN_TYPE_JWT, ActorTokenError, verify_actor_token
 from ..adapter import get_adapter
 from ..conf import agent_obo_settings
+from ..jose import JWTRefused as AccessTokenInvalid
 from ..models import Agent, AgentGrant, IssuedToken
-from ..tokens import AccessTokenInvalid, TokenContext, default_audience, verify_access_token
+from ..tokens import TokenContext, default_audience, verify_access_token
 from . import state, throttle
 from .validator import refuse
 

@@ -25,8 +25,9 @@ from oauth2_provider.views import IntrospectTokenView
 from oauthlib.common import Request as OauthlibRequest
 
 from ..conf import agent_obo_settings
+from ..jose import JWTRefused as AccessTokenInvalid
 from ..models import IssuedToken
-from ..tokens import AccessTokenInvalid, verify_access_token
+from ..tokens import verify_access_token
 from . import client_auth, unstorable
 
 
