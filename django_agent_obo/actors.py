@@ -33,7 +33,7 @@ from . import agent_documents, jose, rows
 from .conf import agent_obo_settings
 from .models import Agent, IssuedToken, UsedAssertion
 from .refusals import Refusal
-from .tokens import AccessTokenInvalid, actor_token_audience, issuer, verify_access_token
+from .tokens import actor_token_audience, issuer, verify_access_token
 
 log = logging.getLogger("django_agent_obo.actors")
 
@@ -127,7 +127,7 @@ def _usable_agent(agent: Agent | None) -> Agent:
 def _verify_issued(token: str) -> VerifiedActor:
     try:
         claims = verify_access_token(token)
-    except AccessTokenInvalid as exc:
+    except jose.JWTRefused as exc:
         raise ActorTokenError(
             f"actor_token_{exc.reason}", "The actor token is not a valid token of this server."
         ) from exc

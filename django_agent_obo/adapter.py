@@ -12,17 +12,7 @@ from django.db.models import Model
 from . import agent_documents
 from .conf import agent_obo_settings
 from .models import Agent
-from .refusals import Refusal
-
-
-class DelegationRefused(Refusal):
-    """An authorization request names an actor we will not show consent for.
-
-    ``error`` is the OAuth error code (RFC 6749 §4.1.2.1), ``reason`` the audit reason.
-    """
-
-    def __init__(self, error: str, reason: str, description: str) -> None:
-        super().__init__(reason, description, error=error)
+from .refusals import DelegationRefused  # raised by the hooks (docs/adapter.md)
 
 
 class DefaultAgentOBOAdapter:

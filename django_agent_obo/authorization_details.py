@@ -29,8 +29,8 @@ from typing import Any
 from django.template.loader import render_to_string
 from django.utils.module_loading import import_string
 
-from .adapter import DelegationRefused
 from .conf import agent_obo_settings
+from .refusals import DelegationRefused
 
 ERROR = "invalid_authorization_details"  # RFC 9396 §5
 MAX_BYTES = 8192  # the parameter's JSON text
@@ -43,7 +43,7 @@ class AuthorizationDetailsRefused(DelegationRefused):
     """``authorization_details`` we will not accept (RFC 9396 §5): ``error`` is always
     ``invalid_authorization_details``; ``reason`` the audit reason; ``description`` readable.
 
-    A :class:`~django_agent_obo.adapter.DelegationRefused`, so the authorization endpoint
+    A :class:`~django_agent_obo.refusals.DelegationRefused`, so the authorization endpoint
     redirects with it (and ``state``) as with its other refusals.
     """
 

@@ -21,8 +21,8 @@ from oauth2_provider.settings import oauth2_settings
 
 from . import audit, rows
 from .models import Agent, AgentGrant, CodeBinding, Event, IssuedToken
-from .resource import revocation
 from .retry import transactional
+from .token_status import evict
 
 # A grant's last use is stamped at most once a minute: the pages show it to the minute.
 LAST_USED_PRECISION = timedelta(minutes=1)
@@ -345,7 +345,7 @@ def _revoke(tokens: QuerySet[IssuedToken], reason: str, *, ip: str | None = None
     count = live.update(revoked_at=now)
     dot_ids = [access_token_id for access_token_id, _ in lineage.values() if access_token_id is not None]
     jtis = [jti for _, jti in lineage.values()]
-    transaction.on_commit(partial(revocation.evict, jtis))
+    transaction.on_commit(partial(evict, jtis))
     if dot_ids:
         get_access_token_model().objects.filter(_among("pk", dot_ids)).update(expires=now)
         get_refresh_token_model().objects.filter(
@@ -416,7 +416,7 @@ def mark_dot_token_deleted(access_token_pk: Any) -> None:
     record in step, and revoke every token exchanged from it (RFC 8693 lineage)."""
     records = IssuedToken.objects.filter(access_token_id=access_token_pk, revoked_at__isnull=True)
     parents = list(records.values_list("id", flat=True))
-    transaction.on_commit(partial(revocation.evict, list(records.values_list("jti", flat=True))))
+    transaction.on_commit(partial(evict, list(records.values_list("jti", flat=True))))
     records.update(revoked_at=timezone.now())
     if parents:
         _revoke(IssuedToken.objects.filter(parent_id__in=parents), "parent_revoked")

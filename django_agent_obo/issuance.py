@@ -18,6 +18,7 @@ from typing import Any
 from django.utils import timezone
 
 from . import audit, delegation
+from .claims import default_audience
 from .conf import agent_obo_settings
 from .models import Agent, AgentGrant, CodeBinding, IssuedToken
 
@@ -46,12 +47,6 @@ def _this_server() -> list[str]:
     return actor_token_audience()
 
 
-def _default_audience() -> list[str]:
-    from .tokens import default_audience
-
-    return default_audience()
-
-
 @dataclass(frozen=True)
 class Profile:
     """What one kind of token is: a row of :data:`PROFILES`.
@@ -69,7 +64,7 @@ class Profile:
     lifetime: Callable[[], int]
     event: str
     capped: bool = False
-    audience: Callable[[], list[str]] = _default_audience
+    audience: Callable[[], list[str]] = default_audience
     auth_time: bool = True
 
 

@@ -1,5 +1,6 @@
-"""JWS checks shared by every verifier of a JWT here (actor tokens, our access tokens,
-resource servers): header screening and PyJWT decoding, refusals as stable reasons.
+"""JWS checks shared by every verifier of a JWT here: header screening, PyJWT decoding,
+refusals as stable reasons, and :func:`verify`, the one verifier of the tokens this server
+signs (the authorization server and the resource toolkit call it with their key set).
 
 Keys are never taken from a token's own headers: ``jku``, ``x5u``, ``jwk`` and ``x5c`` are
 refused outright, and so is ``crit`` (we implement no extensions; RFC 7515 §4.1.11).
@@ -9,9 +10,9 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from types import MappingProxyType
-from typing import Any
+from typing import Any, Protocol
 
 import jwt
 from jwt.utils import base64url_decode
@@ -28,12 +29,19 @@ _PYJWT_ERRORS: tuple[tuple[type[Exception], str], ...] = (
 
 
 class JWTRefused(Exception):
-    """``reason``: malformed, header_<name>, expired, not_yet_valid, aud, iss,
+    """``reason``: malformed, header_<name>, typ, alg, kid, expired, not_yet_valid, aud, iss,
     missing_<claim>, signature or invalid."""
 
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
+
+
+class KeySet(Protocol):
+    """Where a verifier finds a key (RFC 7517 JWK Set semantics): never in the token itself."""
+
+    def get(self, kid: str, alg: str) -> Any | None:
+        """The public key for ``kid`` if it is known and registered for ``alg``."""
 
 
 @functools.lru_cache(maxsize=128)
@@ -117,3 +125,43 @@ def decode(
     except (jwt.InvalidTokenError, ValueError, TypeError) as exc:
         reason = next((name for kind, name in _PYJWT_ERRORS if isinstance(exc, kind)), "invalid")
         raise JWTRefused(reason) from exc
+
+
+def typ_matches(typ: Any, expected: str) -> bool:
+    """``typ`` names the media type ``expected`` (RFC 7515 §4.1.9: compared without case, the
+    ``application/`` prefix optional)."""
+    return isinstance(typ, str) and typ.lower().removeprefix("application/") == expected
+
+
+def verify(
+    token: Any,
+    keys: KeySet,
+    *,
+    typ: str,
+    issuer: str,
+    audience: list[str] | None,
+    leeway: int,
+    require: list[str],
+    algorithms: Collection[str] | None = None,
+    max_bytes: int | None = None,
+) -> dict[str, Any]:
+    """The claims of a JWT signed with a key of ``keys``, typed ``typ`` (RFC 8725 §3.11).
+
+    In order: size (``max_bytes``) and shape, the screened header, ``alg`` in ``algorithms``
+    (None: the key's own algorithm decides, another one being an unknown key), a ``kid``,
+    ``typ``, the key of ``kid`` for that ``alg``, then :func:`decode`. Raises
+    :class:`JWTRefused` with the first failing check.
+    """
+    if not isinstance(token, str) or (max_bytes is not None and len(token) > max_bytes):
+        raise JWTRefused("malformed")
+    header = read_header(token)
+    alg, kid = header.get("alg"), header.get("kid")
+    if algorithms is not None and (not isinstance(alg, str) or alg not in algorithms):
+        raise JWTRefused("alg")
+    if not isinstance(kid, str):
+        raise JWTRefused("kid")
+    if not typ_matches(header.get("typ"), typ):
+        raise JWTRefused("typ")
+    if not isinstance(alg, str) or (key := keys.get(kid, alg)) is None:
+        raise JWTRefused("kid")  # no key of the set for this kid and alg
+    return decode(token, key, alg, issuer=issuer, audience=audience, leeway=leeway, require=require)

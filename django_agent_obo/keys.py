@@ -309,6 +309,18 @@ def key_for_kid(kid: str) -> SigningKey | None:
     return found
 
 
+class ServerKeySet:
+    """The key set (:class:`~django_agent_obo.jose.KeySet`) of the tokens this server signs:
+    the ring as :func:`key_for_kid` sees it now, a key only for the algorithm it signs with."""
+
+    def get(self, kid: str, alg: str) -> Any | None:
+        key = key_for_kid(kid)
+        return key.public_key if key is not None and key.alg == alg else None
+
+
+server_keys = ServerKeySet()
+
+
 def jwks_document() -> dict[str, Any]:
     """The public JWK Set served at the JWKS endpoint (RFC 7517 §5)."""
     return {"keys": [key.public_jwk() for key in published_keys()]}

@@ -50,6 +50,15 @@ class Refusal(Exception):
         return get(self.reason)
 
 
+class DelegationRefused(Refusal):
+    """An authorization request names an actor we will not show consent for (raised by the
+    adapter's hooks, docs/adapter.md; RFC 9396 detail types): ``error`` is the OAuth error code
+    (RFC 6749 §4.1.2.1), ``reason`` the audit reason."""
+
+    def __init__(self, error: str, reason: str, description: str) -> None:
+        super().__init__(reason, description, error=error)
+
+
 _DECLARED = (
     # An OAuth error with no more precise reason (the error code itself)
     Reason("invalid_request", "invalid_request", "for a technical reason"),

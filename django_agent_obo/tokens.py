@@ -1,4 +1,5 @@
-"""RFC 9068 JWT access tokens: claims (incl. the ``act`` chain), signing, and DOT's generator hook.
+"""RFC 9068 JWT access tokens: claims, signing, DOT's generator hook, and their verification
+with our keys (the ``act`` chain, issuer and audience helpers are in :mod:`.claims`).
 
 oauthlib calls :func:`generate_access_token` (the server's token generator) with the request
 once the grant has been validated. What the token is *for* (a user, an agent acting for a
@@ -17,48 +18,17 @@ import jwt
 
 from . import jose
 from .adapter import get_adapter
+from .claims import ACCESS_TOKEN_TYP, issuer, nest_act
 from .conf import agent_obo_settings
 from .issuance import Issuance, Profile, Signed
 from .issuance import of as issuance_of
-from .keys import key_for_kid, signing_key
+from .keys import server_keys, signing_key
 
-ACCESS_TOKEN_TYP = "at+jwt"  # RFC 9068 §2.1
 # RFC 9068 §5: a client's own token has a `sub` no user's can equal; users' subjects never start so.
 CLIENT_SUBJECT_PREFIX = "client:"
 RESERVED_CLAIMS = frozenset(
     {"iss", "sub", "aud", "exp", "iat", "nbf", "jti", "client_id", "azp", "scope", "act", "auth_time", "cnf"}
 )
-
-
-def nest_act(chain: list[str]) -> dict[str, Any] | None:
-    """``["c", "b", "a"]`` → ``{"sub": "c", "act": {"sub": "b", "act": {"sub": "a"}}}`` (RFC 8693 §4.1)."""
-    act: dict[str, Any] | None = None
-    for actor_id in reversed(chain):
-        act = {"sub": actor_id, **({"act": act} if act else {})}
-    return act
-
-
-def flatten_act(act: Any, max_depth: int = 32) -> list[str]:
-    """The inverse of :func:`nest_act`; refuses malformed or absurdly deep chains."""
-    chain: list[str] = []
-    while act is not None:
-        if not isinstance(act, dict) or not isinstance(act.get("sub"), str) or len(chain) >= max_depth:
-            raise ValueError("malformed act claim")
-        chain.append(act["sub"])
-        act = act.get("act")
-    return chain
-
-
-def issuer() -> str:
-    value = agent_obo_settings.ISSUER
-    if not value:
-        raise RuntimeError("AGENT_OBO['ISSUER'] is not set")
-    return str(value).rstrip("/")
-
-
-def default_audience() -> list[str]:
-    value = agent_obo_settings.DEFAULT_AUDIENCE or issuer()
-    return [value] if isinstance(value, str) else list(value)
 
 
 class SubjectReserved(Exception):
@@ -90,40 +60,22 @@ def sign(claims: dict[str, Any]) -> str:
     )
 
 
-class AccessTokenInvalid(Exception):
-    """Not a valid access token of this server; ``reason`` is a stable audit suffix."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
-
-
 def verify_access_token(token: str) -> dict[str, Any]:
-    """The claims of a JWT access token this server signed (RFC 9068 §4).
-
-    Checks ``typ``, a ``kid`` we publish (with its algorithm), the signature, ``iss``,
-    ``exp``/``nbf``/``iat`` with the configured leeway; revocation is the caller's check
-    against :class:`IssuedToken`. ``reason`` of the error: malformed, typ, kid, expired,
-    not_yet_valid, signature, missing_<claim>, invalid.
+    """The claims of a JWT access token this server signed (RFC 9068 §4): :func:`jose.verify`
+    with our key ring, ``typ`` ``at+jwt``, our ``iss`` and the configured leeway, ``aud``
+    unchecked; revocation is the caller's check against :class:`IssuedToken`. Raises
+    :class:`~django_agent_obo.jose.JWTRefused` (malformed, typ, kid, expired, not_yet_valid,
+    signature, missing_<claim>, invalid).
     """
-    try:
-        header = jose.read_header(token)
-        if header.get("typ") != ACCESS_TOKEN_TYP:
-            raise AccessTokenInvalid("typ")
-        key = key_for_kid(str(header.get("kid", "")))
-        if key is None or header.get("alg") != key.alg:
-            raise AccessTokenInvalid("kid")
-        return jose.decode(
-            token,
-            key.public_key,
-            key.alg,
-            issuer=issuer(),
-            audience=None,
-            leeway=agent_obo_settings.CLOCK_SKEW_SECONDS,
-            require=["exp", "iat", "iss", "sub", "jti"],
-        )
-    except jose.JWTRefused as exc:
-        raise AccessTokenInvalid(exc.reason) from exc
+    return jose.verify(
+        token,
+        server_keys,
+        typ=ACCESS_TOKEN_TYP,
+        issuer=issuer(),
+        audience=None,
+        leeway=agent_obo_settings.CLOCK_SKEW_SECONDS,
+        require=["exp", "iat", "iss", "sub", "jti"],
+    )
 
 
 def _subject(request: Any, issuance: Issuance, profile: Profile) -> str:

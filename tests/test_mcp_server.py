@@ -12,6 +12,7 @@ from django.test import Client
 from django_agent_obo.models import AuditEvent
 from tests.conftest import (
     AUTHORIZE_URL,
+    TOKEN_URL,
     AgentFixture,
     App,
     actor_token_issued,
@@ -19,10 +20,12 @@ from tests.conftest import (
     decode_unverified,
     hidden_fields,
     logged_in,
+    make_app,
     pkce,
     redeem,
     redirect_params,
 )
+from tests.fixtures_dpop import DPoPKey
 from tests.fixtures_resource import bearer, challenge, challenges, delegated_token
 
 ISSUER = "http://127.0.0.1:8000"
@@ -151,3 +154,36 @@ def test_bad_json_rpc_is_a_json_rpc_error_not_a_500(user, client_app):
 def test_mcp_without_the_slash_is_served_too(user, client_app):
     response = rpc(mcp_token(user, client_app), "tools/list", path="/mcp")
     assert response.status_code == 200, response.content
+
+
+def test_the_mcp_endpoint_checks_dpop_through_the_request_entry_point(db):
+    """``mcp_view`` validates with ``validate_request``: a DPoP-bound token needs its proof
+    (RFC 9449 §7), as at the decorator, the middleware and DRF."""
+    machine = make_app("Machine client", grant="client-credentials")
+    key = DPoPKey()
+    response = Client().post(
+        TOKEN_URL,
+        {"grant_type": "client_credentials", "scope": "calendar.read", "resource": MCP},
+        HTTP_DPOP=key.proof(),
+        **machine.basic(),
+    )
+    assert response.status_code == 200, response.content
+    token = str(response.json()["access_token"])
+    assert decode_unverified(token)["cnf"] == {"jkt": key.jkt}
+
+    stolen = rpc(token, "tools/list")
+    assert stolen.status_code == 401
+    assert challenges(stolen)["DPoP"]["error"] == "invalid_token"
+
+    body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {}})
+    proof = key.proof("POST", "http://testserver/mcp/", access_token=token)
+    proven = Client().post(
+        "/mcp/",
+        body,
+        content_type="application/json",
+        HTTP_ACCEPT=ACCEPT,
+        HTTP_AUTHORIZATION=f"DPoP {token}",
+        HTTP_DPOP=proof,
+    )
+    assert proven.status_code == 200, proven.content
+    assert "whoami" in {t["name"] for t in proven.json()["result"]["tools"]}

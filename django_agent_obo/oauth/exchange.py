@@ -23,10 +23,12 @@ from oauthlib.oauth2.rfc6749.grant_types.base import GrantTypeBase
 from .. import issuance
 from ..actors import TOKEN_TYPE_ACCESS_TOKEN, TOKEN_TYPE_JWT, ActorTokenError, verify_actor_token
 from ..adapter import get_adapter
+from ..claims import default_audience
 from ..conf import agent_obo_settings
 from ..issuance import EXCHANGED
+from ..jose import JWTRefused
 from ..models import Agent, AgentGrant, IssuedToken
-from ..tokens import AccessTokenInvalid, default_audience, verify_access_token
+from ..tokens import verify_access_token
 from . import throttle
 from .errors import refuse
 
@@ -171,7 +173,7 @@ class TokenExchangeGrant(GrantTypeBase):
         """One of our live delegated tokens, held by the caller, with a live grant behind it."""
         try:
             claims = verify_access_token(token)
-        except AccessTokenInvalid as exc:
+        except JWTRefused as exc:
             refuse(
                 errors.InvalidGrantError,
                 "subject_token_" + exc.reason,

@@ -25,8 +25,9 @@ from oauth2_provider.views import IntrospectTokenView
 from oauthlib.common import Request as OauthlibRequest
 
 from ..conf import agent_obo_settings
+from ..jose import JWTRefused
 from ..models import IssuedToken
-from ..tokens import AccessTokenInvalid, verify_access_token
+from ..tokens import verify_access_token
 from . import client_auth, unstorable
 
 
@@ -133,7 +134,7 @@ class AgentIntrospectTokenView(IntrospectTokenView):
             return _answer({"active": False})
         try:
             claims = verify_access_token(token_value)
-        except AccessTokenInvalid:
+        except JWTRefused:
             return _answer({"active": False})
         if claims.get("jti") != record.jti:
             return _answer({"active": False})

@@ -1,5 +1,8 @@
 """Where a resource server finds the key for a token's ``kid`` (RFC 7517 JWK Sets).
 
+Each is a :class:`~django_agent_obo.jose.KeySet`, the parameter of the one verifier
+(:func:`~django_agent_obo.jose.verify`):
+
 * :class:`LocalKeySet`: the authorization server's own keys, in-process (``keys.key_for_kid``).
 * :class:`RemoteKeySet`: a ``jwks_uri`` fetched with a timeout and kept in process memory;
   re-fetched when older than ``RS_JWKS_CACHE_SECONDS`` and on an unknown ``kid``, but at
@@ -17,22 +20,18 @@ import threading
 import time
 import urllib.request
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Any
 
 import jwt
 from django.core.signals import setting_changed
 
 from .. import keys
 from ..conf import agent_obo_settings
+from ..jose import KeySet
 
 log = logging.getLogger("django_agent_obo.resource")
 
 MAX_JWKS_BYTES = 256 * 1024
-
-
-class KeySet(Protocol):
-    def get(self, kid: str, alg: str) -> Any | None:
-        """The public key for ``kid`` if it is known and registered for ``alg``."""
 
 
 class LocalKeySet:

@@ -5,8 +5,8 @@
 * ``cache``: the same row, kept in Django's cache (e.g. Redis) for at most
   ``RS_REVOCATION_CACHE_SECONDS``: a resource server sharing that cache with the
   authorization server sees a revocation at once (``delegation`` evicts the entries on
-  commit); one with its own cache sees it within the configured staleness. Per request
-  this costs one cache read and no database query.
+  commit, through ``token_status``); one with its own cache sees it within the configured
+  staleness. Per request this costs one cache read and no database query.
 * ``none``: signature and expiry only; a revoked token works until it expires.
 
 A token we signed but never recorded (its transaction rolled back) is refused in the
@@ -16,28 +16,15 @@ A token we signed but never recorded (its transaction rolled back) is refused in
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
-from dataclasses import dataclass
-from typing import Any
 
 from django.core.cache import caches
 
 from ..conf import agent_obo_settings
-from ..models import IssuedToken
 from ..refusals import Refusal
+from ..token_status import TokenStatus, cache_key, load_status
 
 MODES = ("database", "cache", "none")
-CACHE_PREFIX = "agent_obo:rs:jti:"
 _UNKNOWN: tuple[()] = ()
-
-
-@dataclass(frozen=True)
-class TokenStatus:
-    """What our record says about a token: revoked or not, its kind and its user (if any)."""
-
-    revoked: bool
-    kind: str
-    user_id: Any
 
 
 class TokenNotUsable(Refusal):
@@ -45,18 +32,6 @@ class TokenNotUsable(Refusal):
 
     def __init__(self, reason: str) -> None:
         super().__init__(reason, error="invalid_token")
-
-
-def load_status(jti: str) -> TokenStatus | None:
-    """One query: the record of ``jti``, or None when we never recorded it."""
-    row = IssuedToken.objects.filter(jti=jti).values_list("revoked_at", "kind", "user_id").first()
-    if row is None:
-        return None
-    return TokenStatus(revoked=row[0] is not None, kind=row[1], user_id=row[2])
-
-
-def cache_key(jti: str) -> str:
-    return CACHE_PREFIX + jti
 
 
 def _cached_status(jti: str, exp: int) -> TokenStatus | None:
@@ -86,10 +61,3 @@ def check(jti: str, exp: int) -> TokenStatus | None:
     if status.revoked:
         raise TokenNotUsable("token_revoked")
     return status
-
-
-def evict(jtis: Iterable[str]) -> None:
-    """Drop cached statuses of revoked tokens; ``delegation`` calls this after commit."""
-    keys = [cache_key(jti) for jti in jtis]
-    if keys:
-        caches[agent_obo_settings.RS_REVOCATION_CACHE_ALIAS].delete_many(keys)

@@ -1,11 +1,12 @@
 """Local validation of our RFC 9068 access tokens, and what a resource server learns from one.
 
-:func:`validate_access_token` checks, in order: size and JWS shape; ``typ`` is ``at+jwt``
-(RFC 9068 §4); no ``crit``/``jku``/``x5u``/``jwk``/``x5c`` header; ``alg`` allow-listed and
-equal to the key's own; ``kid`` known to the key set; the signature; ``iss``; ``aud`` names
-this resource; ``exp``/``nbf``/``iat`` with leeway; required claims; a well-formed ``act``
-chain (RFC 8693 §4.1); then revocation in the configured mode. Any failure is a
-:class:`TokenError` whose ``reason`` is a stable identifier.
+:func:`validate_access_token` runs the one verifier, :func:`~django_agent_obo.jose.verify`,
+with this resource's key set (``keysets``): size and JWS shape; no
+``crit``/``jku``/``x5u``/``jwk``/``x5c`` header; ``alg`` allow-listed; a ``kid``; ``typ`` is
+``at+jwt`` (RFC 9068 §4); the key of the set for ``kid`` and ``alg``; the signature; ``iss``;
+``aud`` names this resource; ``exp``/``nbf``/``iat`` with leeway; required claims. Then the
+claims' types, a well-formed ``act`` chain (RFC 8693 §4.1) and revocation in the configured
+mode. Any failure is a :class:`TokenError` whose ``reason`` is a stable identifier.
 """
 
 from __future__ import annotations
@@ -16,15 +17,13 @@ from functools import cached_property
 from typing import Any
 
 from .. import jose
+from ..claims import ACCESS_TOKEN_TYP, MAX_CHAIN_DEPTH, default_audience, flatten_act, issuer
 from ..conf import agent_obo_settings
 from ..models import IssuedToken
-from ..tokens import default_audience, flatten_act, issuer
 from . import revocation
 from .keysets import key_set
 
-ACCESS_TOKEN_TYPES = frozenset({"at+jwt", "application/at+jwt"})  # RFC 9068 §4
 REQUIRED_CLAIMS = ["iss", "sub", "aud", "exp", "iat", "jti", "client_id"]
-MAX_CHAIN_DEPTH = 32
 
 DESCRIPTIONS = {
     "token_malformed": "The access token is not a well-formed JWT.",
@@ -164,50 +163,26 @@ def _reason(refusal: jose.JWTRefused) -> str:
     return "token_malformed" if reason == "invalid" else f"token_{reason}"
 
 
-def verify_signed(token: str, *, audience: list[str] | None) -> dict[str, Any]:
-    """Header checks, key choice, signature and time claims; ``audience=None`` skips ``aud``.
-
-    Does not consult revocation (introspection reads our record itself).
-    """
-    if not isinstance(token, str) or len(token) > agent_obo_settings.RS_MAX_TOKEN_BYTES:
-        raise TokenError("token_malformed")
-    try:
-        header = jose.read_header(token)
-    except jose.JWTRefused as exc:
-        raise TokenError(_reason(exc)) from exc
-    alg, kid, typ = header.get("alg"), header.get("kid"), header.get("typ")
-    if not isinstance(alg, str):
-        raise TokenError("token_alg")
-    if not isinstance(kid, str):
-        raise TokenError("token_kid")
-    if not isinstance(typ, str) or typ.lower() not in ACCESS_TOKEN_TYPES:
-        raise TokenError("token_typ")
-    if alg not in agent_obo_settings.RS_ALGORITHMS:
-        raise TokenError("token_alg")
-    key = key_set().get(kid, alg)
-    if key is None:
-        raise TokenError("token_kid")
-    try:
-        return jose.decode(
-            token,
-            key,
-            alg,
-            issuer=expected_issuer(),
-            audience=audience,
-            leeway=agent_obo_settings.RS_LEEWAY_SECONDS,
-            require=REQUIRED_CLAIMS,
-        )
-    except jose.JWTRefused as exc:
-        raise TokenError(_reason(exc)) from exc
-
-
 def validate_access_token(token: str, *, audience: list[str] | None = None) -> AccessTokenInfo:
     """Validate a bearer token for this resource; raises :class:`TokenError` (RFC 6750 §3.1).
 
     ``audience``: the ``aud`` values accepted here (a resource of its own, such as an MCP
     server); None: ``RS_AUDIENCE``.
     """
-    claims = verify_signed(token, audience=audience or expected_audience())
+    try:
+        claims = jose.verify(
+            token,
+            key_set(),
+            typ=ACCESS_TOKEN_TYP,
+            issuer=expected_issuer(),
+            audience=audience or expected_audience(),
+            leeway=agent_obo_settings.RS_LEEWAY_SECONDS,
+            require=REQUIRED_CLAIMS,
+            algorithms=agent_obo_settings.RS_ALGORITHMS,
+            max_bytes=agent_obo_settings.RS_MAX_TOKEN_BYTES,
+        )
+    except jose.JWTRefused as exc:
+        raise TokenError(_reason(exc)) from exc
     sub, client_id, jti, scope = claims["sub"], claims["client_id"], claims["jti"], claims.get("scope", "")
     if not (isinstance(sub, str) and isinstance(client_id, str) and isinstance(jti, str)):
         raise TokenError("token_claims")

@@ -1,0 +1,45 @@
+"""What our record says about an issued token, and its cached copy, shared by the
+authorization server (which evicts the copies when it revokes) and the resource toolkit
+(which reads them, ``resource/revocation.py``); it imports neither.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from django.core.cache import caches
+
+from .conf import agent_obo_settings
+from .models import IssuedToken
+
+CACHE_PREFIX = "agent_obo:rs:jti:"
+
+
+@dataclass(frozen=True)
+class TokenStatus:
+    """What our record says about a token: revoked or not, its kind and its user (if any)."""
+
+    revoked: bool
+    kind: str
+    user_id: Any
+
+
+def load_status(jti: str) -> TokenStatus | None:
+    """One query: the record of ``jti``, or None when we never recorded it."""
+    row = IssuedToken.objects.filter(jti=jti).values_list("revoked_at", "kind", "user_id").first()
+    if row is None:
+        return None
+    return TokenStatus(revoked=row[0] is not None, kind=row[1], user_id=row[2])
+
+
+def cache_key(jti: str) -> str:
+    return CACHE_PREFIX + jti
+
+
+def evict(jtis: Iterable[str]) -> None:
+    """Drop cached statuses of revoked tokens; ``delegation`` calls this after commit."""
+    keys = [cache_key(jti) for jti in jtis]
+    if keys:
+        caches[agent_obo_settings.RS_REVOCATION_CACHE_ALIAS].delete_many(keys)
