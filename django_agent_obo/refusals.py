@@ -288,6 +288,12 @@ _DECLARED = (
     Reason("requested_expiry_invalid", "invalid_request", "for a technical reason"),
     Reason("client_notification_token_missing", "invalid_request", "for a technical reason"),
     Reason("client_notification_token_invalid", "invalid_request", "for a technical reason"),
+    # Client registration (RFC 7591, RFC 7592)
+    Reason("client_metadata_invalid", "invalid_client_metadata", "for a technical reason"),
+    Reason("redirect_uri_invalid", "invalid_redirect_uri", "for a technical reason"),
+    Reason("registration_not_permitted", "access_denied", "for a technical reason"),
+    Reason("registration_token_invalid", "invalid_token", "for a technical reason"),
+    Reason("registration_client_unknown", "invalid_token", "for a technical reason"),
     # Device authorization (RFC 8628)
     Reason("device_code_missing", "invalid_request", "for a technical reason"),
     Reason("device_code_unknown", "invalid_grant", "the code it showed you was not valid"),

@@ -243,3 +243,42 @@ def test_pending_approval_refuses_a_consent_answered_after_rejection(settings, u
     ClientApproval.objects.filter(application=app.model).update(status=ClientApproval.REJECTED)
     form = {**hidden_fields(page.content.decode()), "allow": "Authorize"}
     assert error_at_callback(browser.post(AUTHORIZE_URL, form)) == "unauthorized_client"
+
+
+def _registration_rows() -> list[Any]:
+    from django_agent_obo.models import AuditEvent
+
+    return list(AuditEvent.objects.filter(event="client.registered").order_by("id"))
+
+
+def test_a_registration_and_its_refusals_each_leave_an_audit_row(settings):
+    app = registered(client_name="Claude Desktop")
+    [row] = _registration_rows()
+    assert row.outcome == "success" and row.client_id == app.client_id
+    assert row.detail["client_name"] == "Claude Desktop"
+    assert row.detail["redirect_hosts"] == ["127.0.0.1"]
+    # Our metadata check, DOT's own validation, and the policy's refusal.
+    assert register({"redirect_uris": [CALLBACK], "client_name": "x\x00"}).status_code == 400
+    assert register(b"not json").status_code == 400
+    dot(
+        settings,
+        DCR_REGISTRATION_PERMISSION_CLASSES=("django_agent_obo.registration.InitialAccessTokenPermission",),
+    )
+    assert register({"redirect_uris": [CALLBACK]}, HTTP_AUTHORIZATION="Bearer wrong").status_code == 401
+    refused = _registration_rows()[1:]
+    assert [(r.outcome, r.reason) for r in refused] == [
+        ("failure", "client_metadata_invalid"),
+        ("failure", "client_metadata_invalid"),
+        ("failure", "registration_not_permitted"),
+    ]
+    assert all(r.detail["error"] for r in refused)
+    assert get_application_model().objects.count() == 1
+
+
+def test_a_management_refusal_leaves_an_audit_row():
+    app_data = register({"redirect_uris": [CALLBACK]}).json()
+    uri = app_data["registration_client_uri"].removeprefix("http://testserver")
+    bad = json.dumps({"redirect_uris": [CALLBACK], "client_name": "x\x00"})
+    assert Client().put(uri, bad, content_type="application/json").status_code == 401
+    row = _registration_rows()[-1]
+    assert (row.outcome, row.reason, row.detail["method"]) == ("failure", "registration_token_invalid", "PUT")

@@ -30,6 +30,7 @@ class Event(models.TextChoices):
     AGENT_ENABLED = "agent.enabled", "The site enabled it again"
     RESOURCE_ACCESSED = "resource.accessed", "It used your data"
     CLIENT_REFUSED = "client.refused", "An application was refused"
+    CLIENT_REGISTERED = "client.registered", "An application registered itself"
     BACKCHANNEL_REQUESTED = "backchannel.requested", "It asked for your approval"
     BACKCHANNEL_APPROVED = "backchannel.approved", "You approved its request"
     BACKCHANNEL_DENIED = "backchannel.denied", "Its request was denied"
