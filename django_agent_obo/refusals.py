@@ -157,7 +157,7 @@ _DECLARED = (
     Reason("actor_token_for_plain_code", "invalid_grant", "it could not prove who it is"),
     Reason("actor_token_for_plain_request", "invalid_grant", "it could not prove who it is"),
     Reason("actor_token_for_plain_token", "invalid_grant", "it could not prove who it is"),
-    Reason("actor_token_not_allowed", "invalid_grant", "it could not prove who it is"),
+    Reason("actor_token_not_allowed", "invalid_request", "it could not prove who it is"),
     Reason("actor_token_is_delegated", "invalid_grant", "it could not prove who it is"),
     Reason("actor_token_revoked", "invalid_grant", "it could not prove who it is"),
     Reason("actor_token_sub", "invalid_grant", "it could not prove who it is"),

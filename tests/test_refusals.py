@@ -83,7 +83,7 @@ REASON_ARGUMENT = {
     "AgentDocumentError": 0,
     "AuthorizationDetailsRefused": 0,
     "_audit_denied": 0,
-    "refuse": 1,
+    "refuse": 0,
     "PollRefused": 1,
     "Refused": 1,
     "DelegationRefused": 1,

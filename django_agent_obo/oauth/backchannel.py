@@ -15,7 +15,6 @@ from typing import Any
 from oauth2_provider.settings import oauth2_settings
 from oauthlib.oauth2.rfc6749 import errors
 from oauthlib.oauth2.rfc6749.grant_types.base import GrantTypeBase
-from oauthlib.oauth2.rfc8628 import errors as device_errors
 from oauthlib.openid.connect.core.grant_types.base import GrantTypeBase as OpenIDGrantTypeBase
 
 from .. import backchannel, issuance
@@ -23,15 +22,6 @@ from ..issuance import DELEGATED, USER
 from .errors import refuse
 
 CIBA = "urn:openid:params:grant-type:ciba"
-
-# CIBA §11 error codes and the oauthlib classes that carry them (RFC 8628 §3.5 shares them).
-POLL_ERRORS: dict[str, type[errors.OAuth2Error]] = {
-    "invalid_grant": errors.InvalidGrantError,
-    "authorization_pending": device_errors.AuthorizationPendingError,
-    "slow_down": device_errors.SlowDownError,
-    "expired_token": device_errors.ExpiredTokenError,
-    "access_denied": device_errors.AccessDenied,
-}
 
 
 class CibaGrant(GrantTypeBase):
@@ -61,12 +51,12 @@ class CibaGrant(GrantTypeBase):
         current = issuance.of(request)
         auth_req_id = getattr(request, "auth_req_id", None)
         if not auth_req_id:
-            refuse(errors.InvalidRequestError, "auth_req_id_missing", "auth_req_id is required.", request)
+            refuse("auth_req_id_missing", "auth_req_id is required.", request)
         try:
             row = backchannel.poll(str(auth_req_id), request.client)
         except backchannel.PollRefused as refusal:
             current.keep_writes = refusal.keep_writes
-            refuse(POLL_ERRORS[refusal.error], refusal.reason, refusal.description, request)
+            refuse(refusal.reason, refusal.description, request, error=refusal.error)
         chain = [row.agent.actor_id] if row.agent is not None else []
         current.user, current.named_actors = row.user, chain
         request.user = row.user
@@ -74,19 +64,14 @@ class CibaGrant(GrantTypeBase):
         token, _ = self.request_validator.actor_token_param(request)
         if row.agent is None:
             if token:
-                refuse(
-                    errors.InvalidGrantError,
-                    "actor_token_for_plain_request",
-                    "This request was not made for an actor.",
-                    request,
-                )
+                refuse("actor_token_for_plain_request", "This request was not made for an actor.", request)
             current.issue(USER, authorization_details=row.authorization_details)
             return
         self.request_validator.prove_actor(request, row.agent)
         grant = row.agent_grant
         reason = grant.dead_reason() if grant is not None else "grant_missing"
         if grant is None or reason is not None:
-            refuse(errors.InvalidGrantError, reason or "grant_missing", "The delegation has ended.", request)
+            refuse(reason or "grant_missing", "The delegation has ended.", request, error="invalid_grant")
         current.issue(
             DELEGATED,
             agent=row.agent,

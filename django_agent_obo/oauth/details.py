@@ -9,20 +9,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from oauthlib.oauth2.rfc6749 import errors
-
 from .. import issuance
 from ..authorization_details import AuthorizationDetailsRefused, narrow, parse
 from ..issuance import Issuance
 from ..models import IssuedToken
 from .errors import refuse
-
-
-class InvalidAuthorizationDetailsError(errors.OAuth2Error):
-    """RFC 9396 §5 / §6.1: the authorization details are unknown, invalid or too wide."""
-
-    error = "invalid_authorization_details"
-    status_code = 400
 
 
 def held_details(request: Any, current: Issuance) -> list[dict[str, Any]]:
@@ -53,15 +44,10 @@ def settle_authorization_details(request: Any) -> None:
     raw = getattr(request, "authorization_details", None)
     if current.profile is None:
         if raw:
-            refuse(
-                InvalidAuthorizationDetailsError,
-                "authorization_details_widened",
-                "authorization_details cannot be granted here.",
-                request,
-            )
+            refuse("authorization_details_widened", "authorization_details cannot be granted here.", request)
         return
     try:
         requested = parse(str(raw) if raw is not None else None, agent=current.agent)
         current.authorization_details = narrow(held_details(request, current), requested)
     except AuthorizationDetailsRefused as refusal:
-        refuse(InvalidAuthorizationDetailsError, refusal.reason, refusal.description, request)
+        refuse(refusal.reason, refusal.description, request, error="invalid_authorization_details")

@@ -21,8 +21,6 @@ from .. import device, issuance
 from ..backchannel import PollRefused
 from ..dpop import DESCRIPTIONS
 from ..issuance import DELEGATED, USER
-from .backchannel import POLL_ERRORS
-from .dpop_binding import InvalidDPoPProofError
 from .errors import refuse
 
 DEVICE_CODE = "urn:ietf:params:oauth:grant-type:device_code"
@@ -50,12 +48,12 @@ class DeviceCodeGrant(GrantTypeBase):
         current = issuance.of(request)
         device_code = getattr(request, "device_code", None)
         if not device_code:
-            refuse(errors.InvalidRequestError, "device_code_missing", "device_code is required.", request)
+            refuse("device_code_missing", "device_code is required.", request)
         try:
             row = device.claim(str(device_code), request.client)
         except PollRefused as refusal:
             current.keep_writes = refusal.keep_writes
-            refuse(POLL_ERRORS[refusal.error], refusal.reason, refusal.description, request)
+            refuse(refusal.reason, refusal.description, request, error=refusal.error)
         grant = row.device_grant
         chain = [row.agent.actor_id] if row.agent is not None else []
         current.user, current.named_actors = grant.user, chain
@@ -64,21 +62,14 @@ class DeviceCodeGrant(GrantTypeBase):
         token, _ = self.request_validator.actor_token_param(request)
         if row.agent is None:
             if token:
-                refuse(
-                    errors.InvalidGrantError,
-                    "actor_token_for_plain_request",
-                    "This request was not made for an actor.",
-                    request,
-                )
+                refuse("actor_token_for_plain_request", "This request was not made for an actor.", request)
             current.issue(USER, authorization_details=row.authorization_details)
         else:
             self.request_validator.prove_actor(request, row.agent)
             standing = row.agent_grant
             reason = standing.dead_reason() if standing is not None else "grant_missing"
             if standing is None or reason is not None:
-                refuse(
-                    errors.InvalidGrantError, reason or "grant_missing", "The delegation has ended.", request
-                )
+                refuse(reason or "grant_missing", "The delegation has ended.", request, error="invalid_grant")
             current.issue(
                 DELEGATED,
                 agent=row.agent,
@@ -92,4 +83,4 @@ class DeviceCodeGrant(GrantTypeBase):
         if row.dpop_jkt and current.dpop_jkt != row.dpop_jkt:
             # RFC 9449 §10 as for a code: the request bound the token to this key in advance.
             reason = "dpop_missing" if not current.dpop_jkt else "dpop_key_mismatch"
-            refuse(InvalidDPoPProofError, reason, DESCRIPTIONS[reason], request)
+            refuse(reason, DESCRIPTIONS[reason], request, error="invalid_dpop_proof")

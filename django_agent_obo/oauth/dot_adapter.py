@@ -89,7 +89,7 @@ class DOTAdapter(OAuth2Validator):
         if current.signed is not None:
             stop = current.hold()
             if stop is not None:
-                refuse(errors.InvalidGrantError, stop, "The delegation has ended.", request)
+                refuse(stop, "The delegation has ended.", request, error="invalid_grant")
         access_token = super()._create_access_token(expires, request, token, source_refresh_token)
         current.access_token, current.expires = access_token, expires
         if current.signed is not None and not token.get("refresh_token"):

@@ -20,39 +20,15 @@ from __future__ import annotations
 from typing import Any
 
 from django.urls import reverse
-from oauthlib.oauth2.rfc6749 import errors
 
 from .. import dpop, issuance
 from ..conf import agent_obo_settings
 from ..issuance import Issuance
 from ..models import ClientDPoPPolicy, IssuedToken
 from ..tokens import issuer
-from .errors import refuse
+from .errors import nonces, refuse
 
 HEADER = "HTTP_DPOP"
-
-
-class InvalidDPoPProofError(errors.OAuth2Error):
-    """RFC 9449 §5.1 / §12.2."""
-
-    error = "invalid_dpop_proof"
-    status_code = 400
-
-
-class UseDPoPNonceError(errors.OAuth2Error):
-    """RFC 9449 §8: retry with the nonce of the ``DPoP-Nonce`` header."""
-
-    error = "use_dpop_nonce"
-    status_code = 400
-
-    @property
-    def headers(self) -> dict[str, str]:
-        return {"DPoP-Nonce": nonces().current(), "Cache-Control": "no-store"}
-
-
-def nonces() -> dpop.Nonces:
-    """The authorization server's nonces (the same in every process)."""
-    return dpop.server_nonces("as")
 
 
 def token_endpoint_url() -> str:
@@ -81,8 +57,7 @@ def verify_request_proof(request: Any) -> dpop.Proof | None:
             ),
         )
     except dpop.ProofError as exc:
-        error_class = UseDPoPNonceError if exc.use_nonce else InvalidDPoPProofError
-        refuse(error_class, exc.reason, exc.description, request)
+        refuse(exc.reason, exc.description, request, error=exc.error)
 
 
 def _refresh_origin(request: Any, current: Issuance) -> IssuedToken | None:
@@ -125,12 +100,12 @@ def bind_dpop_proof(request: Any) -> None:
     current.settle_profile(request.user)
     bound = bound_key(request, current)
     if bound and proof is None:
-        refuse(InvalidDPoPProofError, "dpop_missing", dpop.DESCRIPTIONS["dpop_missing"], request)
+        refuse("dpop_missing", dpop.DESCRIPTIONS["dpop_missing"], request)
     if bound and proof is not None and proof.jkt != bound:
-        refuse(InvalidDPoPProofError, "dpop_key_mismatch", dpop.DESCRIPTIONS["dpop_key_mismatch"], request)
+        refuse("dpop_key_mismatch", dpop.DESCRIPTIONS["dpop_key_mismatch"], request)
     if proof is None:
         if dpop_required(request, current):
-            refuse(InvalidDPoPProofError, "dpop_required", dpop.DESCRIPTIONS["dpop_required"], request)
+            refuse("dpop_required", dpop.DESCRIPTIONS["dpop_required"], request)
         return
     current.dpop_jkt = proof.jkt
     request.extra_credentials = {**(request.extra_credentials or {}), "token_type": dpop.TOKEN_TYPE}

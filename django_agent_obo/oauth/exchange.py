@@ -36,12 +36,6 @@ TOKEN_EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange"
 SUBJECT_TOKEN_TYPES = (TOKEN_TYPE_ACCESS_TOKEN, TOKEN_TYPE_JWT)
 
 
-class InvalidTargetError(errors.OAuth2Error):
-    """RFC 8693 §2.2.2 / RFC 8707 §2: no token for the indicated target service."""
-
-    error = "invalid_target"
-
-
 @dataclass
 class Subject:
     """A verified subject token: our record of it and the live delegation behind it."""
@@ -127,25 +121,23 @@ class TokenExchangeGrant(GrantTypeBase):
         agent = Agent.objects.filter(credentials=client).first()
         if agent is None or client.client_type != client.CLIENT_CONFIDENTIAL:
             refuse(
-                errors.UnauthorizedClientError,
                 "client_not_an_agent",
                 "Only an agent, with its own client credentials, may exchange tokens.",
                 request,
             )
         reason = agent.unusable_reason()
         if reason is not None:
-            refuse(errors.UnauthorizedClientError, reason, "This agent is not available.", request)
+            refuse(reason, "This agent is not available.", request, error="unauthorized_client")
         return agent
 
     def _check_parameters(self, request: Any) -> str:
         """RFC 8693 §2.1: the request parameters, before any token is looked at."""
         subject_token = _param(request, "subject_token")
         if not subject_token:
-            refuse(errors.InvalidRequestError, "subject_token_missing", "subject_token is required.", request)
+            refuse("subject_token_missing", "subject_token is required.", request)
         subject_type = _param(request, "subject_token_type")
         if subject_type not in SUBJECT_TOKEN_TYPES:
             refuse(
-                errors.InvalidRequestError,
                 "unsupported_subject_token_type",
                 "subject_token_type must be " + " or ".join(SUBJECT_TOKEN_TYPES) + ".",
                 request,
@@ -153,18 +145,10 @@ class TokenExchangeGrant(GrantTypeBase):
         requested = _param(request, "requested_token_type")
         if requested not in (None, TOKEN_TYPE_ACCESS_TOKEN):
             refuse(
-                errors.InvalidRequestError,
-                "unsupported_requested_token_type",
-                f"Only {TOKEN_TYPE_ACCESS_TOKEN} can be issued.",
-                request,
+                "unsupported_requested_token_type", f"Only {TOKEN_TYPE_ACCESS_TOKEN} can be issued.", request
             )
         if _param(request, "actor_token_type") and not _param(request, "actor_token"):
-            refuse(
-                errors.InvalidRequestError,
-                "actor_token_missing",
-                "actor_token_type was sent without actor_token.",
-                request,
-            )
+            refuse("actor_token_missing", "actor_token_type was sent without actor_token.", request)
         return subject_token
 
     # --- the subject token -------------------------------------------------------------------
@@ -175,10 +159,10 @@ class TokenExchangeGrant(GrantTypeBase):
             claims = verify_access_token(token)
         except JWTRefused as exc:
             refuse(
-                errors.InvalidGrantError,
                 "subject_token_" + exc.reason,
                 "The subject token is not valid.",
                 request,
+                error="invalid_grant",
             )
         record = (
             IssuedToken.objects.select_related("user", "application")
@@ -186,22 +170,15 @@ class TokenExchangeGrant(GrantTypeBase):
             .first()
         )
         if record is None:
-            refuse(
-                errors.InvalidGrantError, "subject_token_unknown", "The subject token is unknown.", request
-            )
+            refuse("subject_token_unknown", "The subject token is unknown.", request)
         current = issuance.of(request)
         current.user, current.named_actors = record.user, list(record.actor_chain)
         if record.revoked_at is not None:
-            refuse(
-                errors.InvalidGrantError, "subject_token_revoked", "The subject token was revoked.", request
-            )
+            refuse("subject_token_revoked", "The subject token was revoked.", request)
         if record.expires_at <= timezone.now():
-            refuse(
-                errors.InvalidGrantError, "subject_token_expired", "The subject token has expired.", request
-            )
+            refuse("subject_token_expired", "The subject token has expired.", request)
         if record.kind != IssuedToken.KIND_DELEGATED or record.agent_grant_id is None:
             refuse(
-                errors.InvalidGrantError,
                 "subject_token_not_delegated",
                 "Only a token an agent holds on behalf of a user can be exchanged.",
                 request,
@@ -209,7 +186,6 @@ class TokenExchangeGrant(GrantTypeBase):
         if record.agent_id != caller.pk:
             # RFC 6749 §5.2: the grant was issued to another client.
             refuse(
-                errors.InvalidGrantError,
                 "subject_token_not_held_by_caller",
                 "The subject token's current actor is another agent.",
                 request,
@@ -221,7 +197,7 @@ class TokenExchangeGrant(GrantTypeBase):
         if reason is None:
             reason = self._chain_unusable(list(record.actor_chain))
         if reason is not None:
-            refuse(errors.InvalidGrantError, reason, "The delegation has ended.", request)
+            refuse(reason, "The delegation has ended.", request, error="invalid_grant")
         return Subject(record=record, grant=grant)
 
     def _chain_unusable(self, chain: list[str]) -> str | None:
@@ -243,26 +219,15 @@ class TokenExchangeGrant(GrantTypeBase):
                 self.request_validator._token_endpoint(request),
             )
         except ActorTokenError as exc:
-            refuse(errors.InvalidGrantError, exc.reason, exc.description, request)
+            refuse(exc.reason, exc.description, request, error="invalid_grant")
         target = verified.agent
         issuance.of(request).named_actors = [target.actor_id, *chain]  # the hop attempted
         if target.actor_id in chain:
-            refuse(
-                errors.InvalidRequestError,
-                "delegation_cycle",
-                "This agent is already in the delegation chain.",
-                request,
-            )
+            refuse("delegation_cycle", "This agent is already in the delegation chain.", request)
         if len(chain) + 1 > int(agent_obo_settings.MAX_DELEGATION_DEPTH):
-            refuse(
-                errors.InvalidRequestError,
-                "delegation_depth_exceeded",
-                "The delegation chain would be too long.",
-                request,
-            )
+            refuse("delegation_depth_exceeded", "The delegation chain would be too long.", request)
         if not get_adapter().may_delegate(caller, target):
             refuse(
-                errors.InvalidRequestError,
                 "delegation_not_allowed",
                 "The next agent does not accept delegation from this agent.",
                 request,
@@ -279,23 +244,13 @@ class TokenExchangeGrant(GrantTypeBase):
         held = record.scope.split()
         scopes = list(request.scopes) if request.scope is not None else held
         if not scopes:
-            refuse(errors.InvalidScopeError, "scope_empty", "No scope was requested.", request)
+            refuse("scope_empty", "No scope was requested.", request)
         wider = sorted(set(scopes) - set(held))
         if wider:
-            refuse(
-                errors.InvalidScopeError,
-                "scope_widened",
-                "Scope beyond the subject token: " + " ".join(wider),
-                request,
-            )
+            refuse("scope_widened", "Scope beyond the subject token: " + " ".join(wider), request)
         beyond = sorted(set(scopes) - acting.scope_set)
         if new_actor and beyond:
-            refuse(
-                errors.InvalidScopeError,
-                "scope_beyond_actor",
-                "The next agent may not be granted: " + " ".join(beyond),
-                request,
-            )
+            refuse("scope_beyond_actor", "The next agent may not be granted: " + " ".join(beyond), request)
         return scopes
 
     def _targets(self, request: Any, record: IssuedToken) -> tuple[list[str], list[str]]:
@@ -309,21 +264,11 @@ class TokenExchangeGrant(GrantTypeBase):
         for uri in resources:
             parts = urlsplit(uri)
             if not (parts.scheme and parts.netloc) or parts.fragment or "@" in parts.netloc:
-                refuse(
-                    InvalidTargetError,
-                    "resource_malformed",
-                    "A resource must be an absolute URI without fragment.",
-                    request,
-                )
+                refuse("resource_malformed", "A resource must be an absolute URI without fragment.", request)
         audience = _param(request, "audience")
         wanted = list(dict.fromkeys([*resources, *([audience] if audience else [])]))
         allowed = {*record.audience, *default_audience(), *agent_obo_settings.EXCHANGE_AUDIENCES}
         refused = [target for target in wanted if target not in allowed]
         if refused:
-            refuse(
-                InvalidTargetError,
-                "target_not_allowed",
-                "No token can be issued for: " + " ".join(refused),
-                request,
-            )
+            refuse("target_not_allowed", "No token can be issued for: " + " ".join(refused), request)
         return resources, wanted or list(record.audience)

@@ -11,17 +11,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from oauthlib.oauth2.rfc6749 import errors
-
 from .. import issuance, ratelimit
 from ..conf import agent_obo_settings
 from ..issuance import Issuance
-
-
-class TooManyRequestsError(errors.OAuth2Error):
-    error = "too_many_requests"
-    status_code = 429
-    description = "Too many token requests; retry later."
+from .errors import TooManyRequestsError
 
 
 def count_authenticated(request: Any) -> None:

@@ -23,7 +23,7 @@ from ..conf import agent_obo_settings
 from ..issuance import Issuance
 from ..models import AuditEvent, Event
 from ..retry import atomic_with_retry
-from . import dot_adapter, dpop_binding, throttle, unstorable
+from . import dot_adapter, errors, throttle, unstorable
 
 # Parameters that must not repeat: DOT hands oauthlib only the last of repeated values.
 SINGLE_VALUED_TOKEN = (
@@ -103,7 +103,7 @@ class AgentTokenView(TokenView):
         outcome.refused = response.status_code >= 400
         wait = throttle.count_after(outcome)
         if agent_obo_settings.DPOP_NONCE_REQUIRED and not response.has_header("DPoP-Nonce"):
-            response["DPoP-Nonce"] = dpop_binding.nonces().current()  # RFC 9449 §8.2: a fresh one
+            response["DPoP-Nonce"] = errors.nonces().current()  # RFC 9449 §8.2: a fresh one
         if response.status_code >= 400:
             if wait is not None:
                 response = _error_json(

@@ -10,7 +10,6 @@ from __future__ import annotations
 from typing import Any
 
 from django.urls import reverse
-from oauthlib.oauth2.rfc6749 import errors
 
 from .. import audit, delegation, issuance
 from ..actors import ActorTokenError, verify_actor_token
@@ -62,15 +61,13 @@ class AgentOBOValidator(CodeGrantHooks):
         """Verify the presented actor token and that it names ``expected`` (draft -02 §5.2)."""
         token, token_type = self.actor_token_param(request)
         if not token:
-            refuse(errors.InvalidRequestError, "actor_token_missing", "actor_token is required.", request)
+            refuse("actor_token_missing", "actor_token is required.", request)
         try:
             verified = verify_actor_token(str(token), token_type, self._token_endpoint(request))
         except ActorTokenError as exc:
-            refuse(errors.InvalidGrantError, exc.reason, exc.description, request)
+            refuse(exc.reason, exc.description, request, error="invalid_grant")
         if verified.agent.pk != expected.pk:
-            refuse(
-                errors.InvalidGrantError, "actor_mismatch", "The actor token names another actor.", request
-            )
+            refuse("actor_mismatch", "The actor token names another actor.", request)
 
     def _token_endpoint(self, request: Any) -> str:
         """Our token endpoint URL: a self-signed actor assertion may name it as ``aud``."""
@@ -111,7 +108,6 @@ class AgentOBOValidator(CodeGrantHooks):
         if binding is None or binding.agent is None:
             if token:
                 refuse(
-                    errors.InvalidGrantError,
                     "actor_token_for_plain_code",
                     "This authorization code was not issued for an actor.",
                     request,
@@ -123,9 +119,7 @@ class AgentOBOValidator(CodeGrantHooks):
             grant = binding.agent_grant
             reason = grant.dead_reason() if grant is not None else "grant_missing"
             if grant is None or reason is not None:
-                refuse(
-                    errors.InvalidGrantError, reason or "grant_missing", "The delegation has ended.", request
-                )
+                refuse(reason or "grant_missing", "The delegation has ended.", request, error="invalid_grant")
             current.issue(
                 DELEGATED,
                 agent=agent,
@@ -142,12 +136,7 @@ class AgentOBOValidator(CodeGrantHooks):
     def classify_client_credentials(self, request: Any) -> None:
         token, _ = self.actor_token_param(request)
         if token:
-            refuse(
-                errors.InvalidRequestError,
-                "actor_token_not_allowed",
-                "actor_token is not used with this grant type.",
-                request,
-            )
+            refuse("actor_token_not_allowed", "actor_token is not used with this grant type.", request)
         current = issuance.of(request)
         agent = client_auth.agent_of(request)
         if agent is None:
@@ -155,7 +144,7 @@ class AgentOBOValidator(CodeGrantHooks):
         else:
             reason = agent.unusable_reason()
             if reason is not None:
-                refuse(errors.UnauthorizedClientError, reason, "This agent is not available.", request)
+                refuse(reason, "This agent is not available.", request, error="unauthorized_client")
             current.named_actors = [agent.actor_id]
             current.issue(ACTOR, agent=agent)
         self._check_and_set_request_resource(request)
@@ -197,10 +186,7 @@ class AgentOBOValidator(CodeGrantHooks):
         if origin is None or origin.kind != IssuedToken.KIND_DELEGATED:
             if token:
                 refuse(
-                    errors.InvalidGrantError,
-                    "actor_token_for_plain_token",
-                    "This refresh token was not issued for an actor.",
-                    request,
+                    "actor_token_for_plain_token", "This refresh token was not issued for an actor.", request
                 )
             profile = REFRESHED.get(origin.kind, REFRESHED_USER) if origin is not None else REFRESHED_USER
             current.issue(profile, code_binding=origin.code_binding if origin is not None else None)
@@ -210,7 +196,7 @@ class AgentOBOValidator(CodeGrantHooks):
         current.user, current.named_actors = origin.user, list(origin.actor_chain)
         reason = agent.unusable_reason() or (grant.dead_reason() if grant is not None else "grant_missing")
         if reason is not None:
-            refuse(errors.InvalidGrantError, reason, "The delegation has ended.", request)
+            refuse(reason, "The delegation has ended.", request, error="invalid_grant")
         if agent_obo_settings.REFRESH_REQUIRES_ACTOR_TOKEN:
             self.prove_actor(request, agent)
         assert grant is not None
