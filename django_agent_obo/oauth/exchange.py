@@ -239,6 +239,7 @@ class TokenExchangeGrant(GrantTypeBase):
         except ActorTokenError as exc:
             refuse(errors.InvalidGrantError, exc.reason, exc.description, request)
         target = verified.agent
+        request.agent_obo_actor_jkt = verified.dpop_jkt  # proof checked by dpop_binding (RFC 9449)
         state.note(actor_chain=[target.actor_id, *chain])  # the hop attempted, for the audit row
         if target.actor_id in chain:
             refuse(

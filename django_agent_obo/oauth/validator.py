@@ -78,6 +78,7 @@ class AgentOBOValidator(CodeGrantHooks):
             refuse(
                 errors.InvalidGrantError, "actor_mismatch", "The actor token names another actor.", request
             )
+        request.agent_obo_actor_jkt = verified.dpop_jkt  # proof checked by dpop_binding (RFC 9449)
 
     def _token_endpoint(self, request: Any) -> str:
         """Our token endpoint URL: a self-signed actor assertion may name it as ``aud``."""
