@@ -147,7 +147,6 @@ def check_actor_key(request: Any, proof: dpop.Proof | None) -> None:
 def bind_dpop_proof(request: Any) -> None:
     """Post-token hook of every grant: verify, match, require, bind (see the module)."""
     proof = verify_request_proof(request)
-    check_actor_key(request, proof)
     context: TokenContext | None = getattr(request, "agent_obo_context", None)
     if context is None:
         kind = IssuedToken.KIND_USER if request.user else IssuedToken.KIND_CLIENT
@@ -157,9 +156,10 @@ def bind_dpop_proof(request: Any) -> None:
         refuse(InvalidDPoPProofError, "dpop_missing", dpop.DESCRIPTIONS["dpop_missing"], request)
     if bound and proof is not None and proof.jkt != bound:
         refuse(InvalidDPoPProofError, "dpop_key_mismatch", dpop.DESCRIPTIONS["dpop_key_mismatch"], request)
+    if proof is None and dpop_required(request, context):
+        refuse(InvalidDPoPProofError, "dpop_required", dpop.DESCRIPTIONS["dpop_required"], request)
+    check_actor_key(request, proof)
     if proof is None:
-        if dpop_required(request, context):
-            refuse(InvalidDPoPProofError, "dpop_required", dpop.DESCRIPTIONS["dpop_required"], request)
         return
     context.dpop_jkt = proof.jkt
     request.extra_credentials = {**(request.extra_credentials or {}), "token_type": dpop.TOKEN_TYPE}
