@@ -29,7 +29,7 @@ import jwt
 from django.core.cache import cache
 from django.utils import timezone
 
-from . import agent_documents, jose, rows
+from . import agent_documents, dpop, jose, rows
 from .conf import agent_obo_settings
 from .models import Agent, IssuedToken, UsedAssertion
 from .refusals import Refusal
@@ -56,6 +56,9 @@ class VerifiedActor:
     kind: str  # "issued" or "self_signed"
     jti: str
     claims: dict[str, Any]
+    # RFC 9449 §6.1: the key an issued actor token is bound to (its cnf.jkt), None if unbound;
+    # a request presenting it must carry a proof of that key (oauth/dpop_binding.py).
+    dpop_jkt: str | None = None
 
 
 def verify_actor_token(token: str, token_type: str | None, token_endpoint: str) -> VerifiedActor:
@@ -149,7 +152,11 @@ def _verify_issued(token: str) -> VerifiedActor:
     # Issued to the agent's current credentials (its client_id claim is that client's, as signed).
     if claims["sub"] != agent.actor_id or record.application_id != agent.credentials_id:
         raise ActorTokenError("actor_token_sub", "The actor token does not name its agent.")
-    return VerifiedActor(agent=agent, kind="issued", jti=claims["jti"], claims=claims)
+    cnf = claims.get("cnf")
+    jkt = cnf.get("jkt") if isinstance(cnf, dict) else None
+    if cnf is not None and not dpop.is_jkt(jkt):
+        raise ActorTokenError("actor_token_cnf", "The actor token's key binding (cnf) is not understood.")
+    return VerifiedActor(agent=agent, kind="issued", jti=claims["jti"], claims=claims, dpop_jkt=jkt)
 
 
 def _verify_self_signed(

@@ -24,6 +24,10 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import jwt
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 from django.core.cache import caches
 from django.utils.crypto import constant_time_compare, salted_hmac
 from jwt.utils import base64url_decode
@@ -137,18 +141,55 @@ def normalise_url(url: str) -> str | None:
     return urlunsplit((scheme, netloc, path, "", ""))
 
 
+# RFC 7518 §3.4: an ECDSA algorithm names its curve and hash.
+EC_ALGORITHMS = {
+    "ES256": ("secp256r1", hashes.SHA256),
+    "ES384": ("secp384r1", hashes.SHA384),
+    "ES512": ("secp521r1", hashes.SHA512),
+}
+
+Verifier = Callable[[bytes, bytes], bool]
+
+
+def _ecdsa_verifier(key: ec.EllipticCurvePublicKey, alg: str) -> Verifier:
+    """ECDSA straight through ``cryptography``: the JWS signature is ``R || S`` of the curve's
+    size (RFC 7518 §3.4), made DER for OpenSSL."""
+    curve, hash_class = EC_ALGORITHMS[alg]
+    if key.curve.name != curve:
+        raise ProofError("dpop_jwk")
+    size, scheme = (key.curve.key_size + 7) // 8, ec.ECDSA(hash_class())
+
+    def verify(message: bytes, signature: bytes) -> bool:
+        if len(signature) != 2 * size:
+            return False
+        r, s = int.from_bytes(signature[:size], "big"), int.from_bytes(signature[size:], "big")
+        try:
+            key.verify(encode_dss_signature(r, s), message, scheme)
+        except InvalidSignature:
+            return False
+        return True
+
+    return verify
+
+
 @functools.lru_cache(maxsize=256)
-def _embedded_key(header_segment: str, alg: str) -> tuple[str, Any]:
-    """``(thumbprint, public key)`` of the ``jwk`` in a proof's header, built once per header:
-    one client's proofs repeat the same header segment (typ, alg, jwk)."""
+def _embedded_key(header_segment: str, alg: str) -> tuple[str, Verifier]:
+    """``(thumbprint, verify(signing_input, signature))`` of the ``jwk`` in a proof's header,
+    built once per header: one client's proofs repeat the same header segment (typ, alg, jwk)."""
     jwk = _header(header_segment + ".").get("jwk")
     if not isinstance(jwk, dict) or PRIVATE_MEMBERS.intersection(jwk) or jwk.get("kty") == "oct":
         raise ProofError("dpop_jwk")
     jkt = thumbprint(jwk)
     try:
-        return jkt, jwt.PyJWK(jwk, algorithm=alg).key
+        key = jwt.PyJWK(jwk, algorithm=alg).key
     except (jwt.PyJWKError, jwt.InvalidKeyError, ValueError, TypeError, KeyError) as exc:
         raise ProofError("dpop_jwk") from exc
+    if alg in EC_ALGORITHMS:
+        if not isinstance(key, ec.EllipticCurvePublicKey):
+            raise ProofError("dpop_jwk")
+        return jkt, _ecdsa_verifier(key, alg)
+    algorithm = jwt.get_algorithm_by_name(alg)
+    return jkt, lambda message, signature: bool(algorithm.verify(message, key, signature))
 
 
 def _header(proof: str) -> Mapping[str, Any]:
@@ -158,9 +199,10 @@ def _header(proof: str) -> Mapping[str, Any]:
         raise ProofError("dpop_malformed" if exc.reason == "malformed" else "dpop_header") from exc
 
 
-def _claims(proof: str) -> dict[str, Any]:
+def _claims(payload_segment: str) -> dict[str, Any]:
+    """The payload, decoded once and not cached: every proof is new (its ``jti``)."""
     try:
-        return jose.unverified_claims(proof)
+        return jose.json_segment(payload_segment)
     except jose.JWTRefused as exc:
         raise ProofError("dpop_malformed") from exc
 
@@ -193,7 +235,11 @@ def verify_proof(
     if "," in value or len(value) > MAX_PROOF_BYTES:
         raise ProofError("dpop_multiple" if "," in value else "dpop_malformed")
     # 2. a well-formed JWS; 3. the required claims.
-    header, claims = _header(value), _claims(value)
+    segments = value.split(".")
+    if len(segments) != 3:
+        raise ProofError("dpop_malformed")
+    header_segment, payload_segment, signature_segment = segments
+    header, claims = _header(value), _claims(payload_segment)
     if not (REQUIRED_CLAIMS <= claims.keys()) or (access_token is not None and "ath" not in claims):
         raise ProofError("dpop_claims")
     # 4. typ; 5. an asymmetric allow-listed alg; 6. the signature with the embedded key;
@@ -203,12 +249,9 @@ def verify_proof(
     alg = header.get("alg")
     if not isinstance(alg, str) or alg not in ASYMMETRIC or alg not in algorithms:
         raise ProofError("dpop_alg")
-    proof_jkt, key = _embedded_key(value.partition(".")[0], alg)
-    signing_input, _, signature = value.rpartition(".")
+    proof_jkt, verify = _embedded_key(header_segment, alg)
     try:
-        verified = jwt.get_algorithm_by_name(alg).verify(
-            signing_input.encode(), key, base64url_decode(signature)
-        )
+        verified = verify(f"{header_segment}.{payload_segment}".encode(), base64url_decode(signature_segment))
     except (jwt.InvalidTokenError, ValueError, TypeError) as exc:
         raise ProofError("dpop_signature") from exc
     if not verified:

@@ -118,6 +118,7 @@ class Issuance:
     authenticated: bool = False
     authenticated_client_id: str = ""
     client_agent: tuple[Any, Agent | None] | None = None  # (client pk, its agent) once verified
+    actor_jkt: str = ""  # RFC 9449: the key a presented DPoP-bound actor token is bound to
     # Whom a refusal's audit row names, as far as the request got.
     user: Any = None
     named_actors: list[str] = field(default_factory=list)

@@ -44,9 +44,9 @@ class KeySet(Protocol):
         """The public key for ``kid`` if it is known and registered for ``alg``."""
 
 
-@functools.lru_cache(maxsize=128)
-def _json_object(segment: str) -> dict[str, Any]:
-    """A base64url-encoded JSON object (a JWS header or payload), or ``malformed``."""
+def json_segment(segment: str) -> dict[str, Any]:
+    """A base64url-encoded JSON object (a JWS header or payload), or ``malformed``; not
+    cached, for segments seen once (a DPoP proof's payload)."""
     try:
         value = json.loads(base64url_decode(segment))
     except (ValueError, TypeError, RecursionError) as exc:  # RecursionError: absurdly nested JSON
@@ -54,6 +54,10 @@ def _json_object(segment: str) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise JWTRefused("malformed")
     return value
+
+
+# Cached: the tokens of one key share their header segment, and a token is often read twice.
+_json_object = functools.lru_cache(maxsize=128)(json_segment)
 
 
 def _parse_header(segment: str) -> Mapping[str, Any]:

@@ -153,6 +153,9 @@ _DECLARED = (
     Reason("actor_document_host_not_allowed", "invalid_request", "for a technical reason"),
     Reason("actor_document_unavailable", "invalid_request", "for a technical reason"),
     # Actor tokens
+    Reason("actor_token_cnf", "invalid_grant", "it could not prove who it is"),
+    Reason("actor_token_dpop_required", "invalid_grant", "it could not prove who it is"),
+    Reason("actor_token_dpop_mismatch", "invalid_grant", "it could not prove who it is"),
     Reason("actor_token_missing", "invalid_request", "it did not prove who it is"),
     Reason("actor_token_for_plain_code", "invalid_grant", "it could not prove who it is"),
     Reason("actor_token_for_plain_request", "invalid_grant", "it could not prove who it is"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from typing import Any
 from urllib.parse import urlencode
@@ -133,6 +134,26 @@ def _swapped_signature(key: DPoPKey) -> str:
     return f"{head}.{body}.{other.split('.')[2]}"
 
 
+def _es256_on_p384() -> str:
+    """Signed with SHA-256 by a P-384 key: ES256 means P-256 (RFC 7518 §3.4)."""
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
+
+    key = DPoPKey("ES384")
+    header = {"typ": "dpop+jwt", "alg": "ES256", "jwk": key.public_jwk}
+    body = {"jti": "x4", "htm": "POST", "htu": TOKEN_ENDPOINT, "iat": int(time.time())}
+    segments = [dpop.b64url(json.dumps(part).encode()) for part in (header, body)]
+    der = key.private_key.sign(".".join(segments).encode(), ec.ECDSA(hashes.SHA256()))
+    signature = b"".join(n.to_bytes(48, "big") for n in decode_dss_signature(der))
+    return ".".join([*segments, dpop.b64url(signature)])
+
+
+def _truncated_signature(key: DPoPKey) -> str:
+    head, body, signature = key.proof().split(".")
+    return f"{head}.{body}.{signature[:-8]}"
+
+
 PROOF_CASES = {
     "two DPoP headers": (lambda k: k.proof() + ", " + k.proof(), "dpop_multiple"),
     "not a JWT": (lambda k: "not-a-jwt", "dpop_malformed"),
@@ -153,6 +174,8 @@ PROOF_CASES = {
     "jku header": (lambda k: k.proof(headers={"jku": "https://evil.example/jwks"}), "dpop_header"),
     "signature of another key": (_swapped_signature, "dpop_signature"),
     "jwk of another key": (lambda k: k.proof(headers={"jwk": DPoPKey().public_jwk}), "dpop_signature"),
+    "signature truncated": (_truncated_signature, "dpop_signature"),
+    "ES256 with a P-384 key": (lambda k: _es256_on_p384(), "dpop_jwk"),
     "htm GET": (lambda k: k.proof(htm="GET"), "dpop_htm"),
     "htu of another server": (lambda k: k.proof(htu="https://evil.example/o/token/"), "dpop_htu"),
     "htu of another path": (lambda k: k.proof(htu=ISSUER + "/o/introspect/"), "dpop_htu"),

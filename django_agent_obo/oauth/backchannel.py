@@ -34,6 +34,8 @@ class CibaGrant(GrantTypeBase):
         headers = self._get_default_headers()
         try:
             self.validate_token_request(request)
+            for validator in self.custom_validators.post_token:  # DPoP binding (server.py)
+                validator(request)
         except errors.OAuth2Error as error:
             headers.update(error.headers)
             return headers, error.json, error.status_code

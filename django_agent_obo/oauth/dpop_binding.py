@@ -1,13 +1,15 @@
 """DPoP at the token endpoint (RFC 9449 §5): the proof, what it must match, what it binds.
 
 :func:`bind_dpop_proof` runs after every grant's own checks (code, client credentials,
-refresh, token exchange, and any grant registered later, see ``server.py``), when the
-request's :class:`~django_agent_obo.issuance.Issuance` says what the token is for:
+refresh, token exchange, CIBA, device, and any grant registered later, see ``server.py``),
+when the request's :class:`~django_agent_obo.issuance.Issuance` says what the token is for:
 
 * a ``DPoP`` header is verified (§4.3) for ``POST`` to the token endpoint under ``ISSUER``;
 * the proof's key must be the one the request is already bound to: the code's
   ``dpop_jkt`` (§10), a public client's refresh token (§5), a DPoP-bound subject token
   of a token exchange;
+* a DPoP-bound actor token (code, refresh, CIBA, the next actor of an exchange) needs a
+  proof of its own key, else ``invalid_grant`` (:func:`check_actor_key`);
 * a proof is required by ``DPOP_REQUIRED``, the client's policy or the agent's;
 * the new access token is bound to the proof's key: ``cnf.jkt`` and ``token_type: DPoP``.
 
@@ -20,6 +22,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.urls import reverse
+from django.utils.crypto import constant_time_compare
 
 from .. import dpop, issuance
 from ..conf import agent_obo_settings
@@ -93,6 +96,28 @@ def dpop_required(request: Any, current: Issuance) -> bool:
     return ClientDPoPPolicy.objects.filter(application_id=client_pk, require_dpop=True).exists()
 
 
+def check_actor_key(current: Issuance, proof: dpop.Proof | None, request: Any) -> None:
+    """A DPoP-bound actor token (``cnf.jkt``, noted by the actor check) counts only with a
+    proof of its key in this request: RFC 9449 §7's reasoning for a bound access token (a
+    thief holds the token, not the key), applied where actor tokens are presented; §4.3
+    allows one proof per request, so that proof must be the actor's."""
+    jkt = current.actor_jkt
+    if not jkt:
+        return
+    if proof is None:
+        refuse(
+            "actor_token_dpop_required",
+            "The actor token is DPoP-bound: send a DPoP proof of its key.",
+            request,
+        )
+    if not constant_time_compare(proof.jkt, jkt):
+        refuse(
+            "actor_token_dpop_mismatch",
+            "The DPoP proof was made with another key than the actor token's.",
+            request,
+        )
+
+
 def bind_dpop_proof(request: Any) -> None:
     """Post-token hook of every grant: verify, match, require, bind (see the module)."""
     proof = verify_request_proof(request)
@@ -103,9 +128,10 @@ def bind_dpop_proof(request: Any) -> None:
         refuse("dpop_missing", dpop.DESCRIPTIONS["dpop_missing"], request)
     if bound and proof is not None and proof.jkt != bound:
         refuse("dpop_key_mismatch", dpop.DESCRIPTIONS["dpop_key_mismatch"], request)
+    if proof is None and dpop_required(request, current):
+        refuse("dpop_required", dpop.DESCRIPTIONS["dpop_required"], request)
+    check_actor_key(current, proof, request)
     if proof is None:
-        if dpop_required(request, current):
-            refuse("dpop_required", dpop.DESCRIPTIONS["dpop_required"], request)
         return
     current.dpop_jkt = proof.jkt
     request.extra_credentials = {**(request.extra_credentials or {}), "token_type": dpop.TOKEN_TYPE}

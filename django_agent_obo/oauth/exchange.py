@@ -221,7 +221,9 @@ class TokenExchangeGrant(GrantTypeBase):
         except ActorTokenError as exc:
             refuse(exc.reason, exc.description, request, error="invalid_grant")
         target = verified.agent
-        issuance.of(request).named_actors = [target.actor_id, *chain]  # the hop attempted
+        current = issuance.of(request)
+        current.actor_jkt = verified.dpop_jkt or ""  # proof checked by dpop_binding (RFC 9449)
+        current.named_actors = [target.actor_id, *chain]  # the hop attempted
         if target.actor_id in chain:
             refuse("delegation_cycle", "This agent is already in the delegation chain.", request)
         if len(chain) + 1 > int(agent_obo_settings.MAX_DELEGATION_DEPTH):

@@ -68,6 +68,7 @@ class AgentOBOValidator(CodeGrantHooks):
             refuse(exc.reason, exc.description, request, error="invalid_grant")
         if verified.agent.pk != expected.pk:
             refuse("actor_mismatch", "The actor token names another actor.", request)
+        issuance.of(request).actor_jkt = verified.dpop_jkt or ""  # proof checked by dpop_binding (RFC 9449)
 
     def _token_endpoint(self, request: Any) -> str:
         """Our token endpoint URL: a self-signed actor assertion may name it as ``aud``."""
