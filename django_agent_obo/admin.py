@@ -26,6 +26,7 @@ from . import delegation, timeline
 from .admin_backchannel import BackchannelClientAdmin  # noqa: F401  (registers the CIBA screens)
 from .admin_client_keys import ClientKeySetAdmin  # noqa: F401  registers the client key screen
 from .admin_clients import ClientApprovalAdmin  # noqa: F401  (registers the self-registered clients)
+from .admin_device import DeviceAuthorizationAdmin  # noqa: F401  registers the device requests screen
 from .admin_dpop import ClientDPoPPolicyAdmin  # noqa: F401  registers the client DPoP policy screen
 from .admin_filters import (
     ActorFilter,

@@ -371,3 +371,20 @@ def test_guessing_user_codes_is_rate_limited_per_user_and_address(settings, tv, 
     elsewhere = logged_in(other_user)
     response = elsewhere.post("/o/device/", {"user_code": body["user_code"]}, REMOTE_ADDR="198.51.100.7")
     assert response.status_code == 302
+
+
+def test_admin_lists_device_requests_read_only(admin_client, tv, tv_agent, user):
+    body = start(tv, tv_agent)
+    answer(user, tv, body["user_code"])
+    row = DeviceAuthorization.objects.get()
+    page = admin_client.get("/admin/django_agent_obo/deviceauthorization/")
+    html = page.content.decode()
+    assert page.status_code == 200 and tv_agent.model.name in html and user.username in html
+    assert body["user_code"] not in html and body["device_code"] not in html
+    detail = admin_client.get(f"/admin/django_agent_obo/deviceauthorization/{row.pk}/change/")
+    assert detail.status_code == 200 and body["device_code"] not in detail.content.decode()
+    assert (
+        admin_client.post(f"/admin/django_agent_obo/deviceauthorization/{row.pk}/change/", {}).status_code
+        == 403
+    )
+    assert admin_client.get("/admin/django_agent_obo/deviceauthorization/add/").status_code == 403

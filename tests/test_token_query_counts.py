@@ -84,5 +84,5 @@ CEILINGS = {
     "code_plain": 23,
     "refresh_delegated": 47,
     "exchange": 29,
-    "ciba": 14,
+    "ciba": 15,  # 14, plus the client's DPoP policy: CIBA runs the DPoP hook since #18's follow-up
 }
