@@ -18,9 +18,10 @@ class DeviceAuthorizationAdmin(admin.ModelAdmin):
     list_display = ("pk", "user", "agent", "application", "status", "expires_at", "redeemed_at")
     list_filter = ("device_grant__status",)
     list_select_related = ("device_grant__user", "agent", "application")
-    fields: tuple[str, ...] = ("application", "agent", "user", "status", "agent_grant")
-    fields += ("authorization_details", "dpop_jkt", "interval", "expires_at", "redeemed_at")
-    readonly_fields = fields
+    fields = readonly_fields = (
+        *("application", "agent", "user", "status", "agent_grant", "authorization_details"),
+        *("dpop_jkt", "interval", "expires_at", "redeemed_at"),
+    )
 
     @admin.display(description="user")
     def user(self, obj: DeviceAuthorization) -> Any:
