@@ -11,14 +11,12 @@ never widens scope, audience set or lifetime.
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
 from django.utils import timezone
 from oauthlib.oauth2.rfc6749 import errors
-from oauthlib.oauth2.rfc6749.grant_types.base import GrantTypeBase
 
 from .. import issuance
 from ..actors import TOKEN_TYPE_ACCESS_TOKEN, TOKEN_TYPE_JWT, ActorTokenError, verify_actor_token
@@ -31,6 +29,7 @@ from ..models import Agent, AgentGrant, IssuedToken
 from ..tokens import verify_access_token
 from . import throttle
 from .errors import refuse
+from .grants import TokenGrant
 
 TOKEN_EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange"
 SUBJECT_TOKEN_TYPES = (TOKEN_TYPE_ACCESS_TOKEN, TOKEN_TYPE_JWT)
@@ -54,7 +53,7 @@ def _repeated(request: Any, name: str) -> list[str]:
     return [str(value) for key, value in request.decoded_body or [] if key == name]
 
 
-class TokenExchangeGrant(GrantTypeBase):
+class TokenExchangeGrant(TokenGrant):
     """``grant_type=urn:ietf:params:oauth:grant-type:token-exchange`` (RFC 8693 §2).
 
     Only access tokens are issued, never refresh tokens: a derived token lives at most as
@@ -63,17 +62,9 @@ class TokenExchangeGrant(GrantTypeBase):
 
     refresh_token = False
 
-    def create_token_response(self, request: Any, token_handler: Any) -> tuple[dict[str, str], str, int]:
-        headers = self._get_default_headers()
-        try:
-            self.validate_token_request(request)
-        except errors.OAuth2Error as error:
-            headers.update(error.headers)
-            return headers, error.json, error.status_code
-        token = token_handler.create_token(request, refresh_token=False)
+    def complete(self, token: dict[str, Any], token_handler: Any, request: Any) -> dict[str, Any]:
         token["issued_token_type"] = TOKEN_TYPE_ACCESS_TOKEN  # RFC 8693 §2.2.1
-        self.request_validator.save_token(token, request)
-        return headers, json.dumps(token), 200
+        return token
 
     def validate_token_request(self, request: Any) -> None:
         """Every check of RFC 8693 §2.1 and our policy; says what the new token is for."""
@@ -110,8 +101,7 @@ class TokenExchangeGrant(GrantTypeBase):
             audience=audience,
             max_expires_at=min(filter(None, (subject.record.expires_at, subject.grant.expires_at))),
         )
-        for validator in self.custom_validators.post_token:
-            validator(request)
+        self.run_post_token_hooks(request)
 
     # --- who is asking ---------------------------------------------------------------------
 
