@@ -53,12 +53,13 @@ def hit(scope: str, key: str, rate: str) -> tuple[int, int]:
     now = int(time.time())
     window = now // limit_window
     cache_key = _cache_key(scope, key, window)
-    if cache.add(cache_key, 1, timeout=limit_window + 1):
-        count = 1
-    else:
-        try:
-            count = cache.incr(cache_key)
-        except ValueError:  # expired between add and incr
-            cache.add(cache_key, 1, timeout=limit_window + 1)
+    # The counter usually exists: incr first (with the database cache, add-then-incr was twice
+    # the statements); the first request of a window adds it, a lost race to add counts on.
+    try:
+        count = cache.incr(cache_key)
+    except ValueError:
+        if cache.add(cache_key, 1, timeout=limit_window + 1):
             count = 1
+        else:
+            count = cache.incr(cache_key)
     return count, (window + 1) * limit_window - now
