@@ -51,6 +51,9 @@ DEFAULTS: dict[str, Any] = {
     # Wrong user codes entered on the device page, per signed-in user and per address
     # (RFC 8628 §5.1). None: off.
     "DEVICE_USER_CODE_RATE_LIMIT": "10/min",
+    # Where the rate limits count: "cache" (Django's default cache: Redis, Memcached) or
+    # "database" (RateCounter rows, one statement a count; for a site whose cache is the database).
+    "RATE_LIMIT_STORE": "cache",
     # Asymmetric algorithms we accept on actor tokens; HMAC and "none" are never accepted.
     "ACTOR_TOKEN_ALGORITHMS": [
         "RS256",

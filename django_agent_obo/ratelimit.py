@@ -1,12 +1,17 @@
-"""A fixed-window rate limit in Django's cache, so it holds across processes (Redis, or Django's
-database cache as in the example project)."""
+"""A fixed-window rate limit that holds across processes: in Django's cache (Redis, Memcached),
+or with ``RATE_LIMIT_STORE = "database"`` in :class:`~django_agent_obo.models.RateCounter` rows,
+one statement to count (where the cache would be Django's database cache: its ``incr`` is a read,
+a cull count and a write)."""
 
 from __future__ import annotations
 
 import hashlib
 import time
+from datetime import UTC, datetime
 
 from django.core.cache import cache
+
+from .conf import agent_obo_settings
 
 
 def parse_rate(rate: str) -> tuple[int, int]:
@@ -40,7 +45,12 @@ def peek(scope: str, key: str, rate: str) -> tuple[int, int]:
     limit_window = parse_rate(rate)[1]
     now = int(time.time())
     window = now // limit_window
-    return int(cache.get(_cache_key(scope, key, window)) or 0), (window + 1) * limit_window - now
+    cache_key, left = _cache_key(scope, key, window), (window + 1) * limit_window - now
+    if _in_database():
+        from .models import RateCounter
+
+        return RateCounter.objects.filter(key=cache_key).values_list("count", flat=True).first() or 0, left
+    return int(cache.get(cache_key) or 0), left
 
 
 def hit(scope: str, key: str, rate: str) -> tuple[int, int]:
@@ -53,6 +63,12 @@ def hit(scope: str, key: str, rate: str) -> tuple[int, int]:
     now = int(time.time())
     window = now // limit_window
     cache_key = _cache_key(scope, key, window)
+    if _in_database():
+        from . import rows
+        from .models import RateCounter
+
+        until = datetime.fromtimestamp((window + 1) * limit_window + 1, tz=UTC)
+        return rows.count_up(RateCounter, cache_key, until), (window + 1) * limit_window - now
     # The counter usually exists: incr first (with the database cache, add-then-incr was twice
     # the statements); the first request of a window adds it, a lost race to add counts on.
     try:
@@ -63,3 +79,7 @@ def hit(scope: str, key: str, rate: str) -> tuple[int, int]:
         else:
             count = cache.incr(cache_key)
     return count, (window + 1) * limit_window - now
+
+
+def _in_database() -> bool:
+    return agent_obo_settings.RATE_LIMIT_STORE == "database"

@@ -112,3 +112,24 @@ def insert_unless_present(model: type[Model], **values: Any) -> bool:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return bool(cursor.rowcount == 1)
+
+
+def count_up(model: type[Model], key: str, expires_at: Any) -> int:
+    """Add one to the ``count`` of the row ``key`` (created at 1, expiring at ``expires_at``) and
+    return the new count, in one statement (``INSERT … ON CONFLICT DO UPDATE … RETURNING``,
+    PostgreSQL and SQLite from 3.35): concurrent counts of the same key never lose one."""
+    using = router.db_for_write(model)
+    connection = connections[using]
+    quote = connection.ops.quote_name
+    count_field: Any = model._meta.get_field("count")
+    expires_field: Any = model._meta.get_field("expires_at")
+    table, pk = quote(model._meta.db_table), quote(str(model._meta.pk.column))
+    count, expires = quote(count_field.column), quote(expires_field.column)
+    sql = (
+        f"INSERT INTO {table} ({pk}, {count}, {expires}) VALUES (%s, 1, %s) "  # noqa: S608
+        f"ON CONFLICT ({pk}) DO UPDATE SET {count} = {table}.{count} + 1 RETURNING {count}"
+    )
+    params = [key, expires_field.get_db_prep_save(expires_at, connection)]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return int(cursor.fetchone()[0])

@@ -139,6 +139,8 @@ AGENT_OBO = {
     # The example API (/api/) is its own audience (DEFAULT_AUDIENCE) and refuses a revoked
     # token on the very next request.
     "RS_REVOCATION_MODE": "database",
+    # Its cache is the database: rate limits count in their own rows (one statement each).
+    "RATE_LIMIT_STORE": "database",
     # RFC 9396 authorization_details the example accepts (see calendar_api/details.py).
     "AUTHORIZATION_DETAILS_TYPES": {"calendar_event": "example_project.calendar_api.details.CalendarEvent"},
     # RFC 9728 path-aware metadata for both resources; /mcp/ accepts tokens whose aud names it.

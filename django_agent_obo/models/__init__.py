@@ -9,6 +9,7 @@ from .consents import PendingConsent
 from .device import DeviceAuthorization
 from .dpop import ClientDPoPPolicy
 from .grants import AgentGrant, CodeBinding, IssuedToken
+from .ratelimit import RateCounter
 from .replay import UsedAssertion
 
 __all__ = [
@@ -25,5 +26,6 @@ __all__ = [
     "Event",
     "IssuedToken",
     "PendingConsent",
+    "RateCounter",
     "UsedAssertion",
 ]

@@ -1,6 +1,6 @@
 """``prune_expired --older-than DAYS``: delete the bookkeeping rows nothing needs any more.
 
-Five kinds of rows grow with every token request and are never read once their rows have expired:
+Six kinds of rows grow with every token request and are never read once their rows have expired:
 
 * ``IssuedToken`` (our token records): a token past ``expires_at`` fails every check by its
   ``exp`` alone, and exchanged tokens never outlive their parent. A record stays as long as
@@ -10,6 +10,7 @@ Five kinds of rows grow with every token request and are never read once their r
 * ``CodeBinding``: a code lives a minute; its binding stays while tokens issued with it do, so
   a replayed code still revokes them (RFC 6749 §4.1.2).
 * ``UsedAssertion``: a self-signed assertion's ``jti`` is refused by its ``exp`` once expired.
+* ``RateCounter`` (``RATE_LIMIT_STORE = "database"``): a window's count, read only in its window.
 * ``BackchannelRequest`` (CIBA): a request past ``expires_at`` answers ``expired_token`` only
   while it exists; its grant, tokens and audit rows do not depend on it.
 * DOT's ``DeviceGrant`` (RFC 8628) and our ``DeviceAuthorization`` beside it, which goes with
@@ -28,7 +29,7 @@ from typing import Any
 from django.db.models import Exists, Model, OuterRef, Q, QuerySet
 from oauth2_provider.models import get_device_grant_model
 
-from ...models import BackchannelRequest, CodeBinding, IssuedToken, UsedAssertion
+from ...models import BackchannelRequest, CodeBinding, IssuedToken, RateCounter, UsedAssertion
 from ..pruning import PruneCommand, delete_in_batches
 
 BATCH_SIZE = 5_000
@@ -45,6 +46,7 @@ def prunable(cutoff: datetime) -> dict[str, QuerySet[Any]]:
     return {
         "backchannel request(s)": BackchannelRequest.objects.filter(expires_at__lt=cutoff),
         "device request(s)": get_device_grant_model().objects.filter(expires__lt=cutoff),
+        "rate-limit counter(s)": RateCounter.objects.filter(expires_at__lt=cutoff),
         "token record(s)": records,
         "code binding(s)": CodeBinding.objects.filter(expires_at__lt=cutoff).exclude(
             Exists(records_that_stay)
