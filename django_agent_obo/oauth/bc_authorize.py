@@ -24,11 +24,12 @@ from oauth2_provider.oauth2_backends import get_oauthlib_core
 from oauth2_provider.settings import oauth2_settings
 from oauthlib.common import Request as OauthlibRequest
 
-from .. import audit, authorization_details, backchannel, ratelimit
+from .. import audit, authorization_details, backchannel
 from ..adapter import DelegationRefused, get_adapter
 from ..conf import agent_obo_settings
 from ..models import Agent, AuditEvent, BackchannelClient, Event
 from ..refusals import Refusal
+from . import throttle
 
 SINGLE_VALUED = (
     "client_id",
@@ -148,14 +149,10 @@ class BackchannelAuthenticationView(View):
     def _screen(self, request: HttpRequest) -> None:
         """What is refused unread: repeats (CIBA §7.1), NUL bytes, oversize values, floods."""
         self.facts["client_id"] = request.POST.get("client_id", "")[:100].replace("\x00", "")
-        rate = agent_obo_settings.TOKEN_RATE_LIMIT
-        if rate:
-            key = self.facts["client_id"] or f"ip:{audit.client_ip(request)}"
-            count, _ = ratelimit.hit("bc-authorize", key, rate)
-            limit = ratelimit.parse_rate(rate)[0]
-            if count > limit:
-                self.facts["quiet"] = count != limit + 1  # one audit row per client and window
-                raise Refused("too_many_requests", "rate_limited", "Too many requests; retry later.")
+        over, first = throttle.flooded("bc-authorize", request)
+        if over:
+            self.facts["quiet"] = not first  # one audit row per address and window
+            raise Refused("too_many_requests", "rate_limited", "Too many requests; retry later.")
         limit = int(agent_obo_settings.TOKEN_PARAMETER_MAX_BYTES)
         for name, values in request.POST.lists():
             if len(values) > 1 and name in SINGLE_VALUED:

@@ -35,7 +35,7 @@ from ..adapter import DelegationRefused, get_adapter
 from ..conf import agent_obo_settings
 from ..models import AuditEvent, DeviceAuthorization, Event
 from ..refusals import Refusal
-from . import consent_page, dot_adapter, unstorable
+from . import consent_page, dot_adapter, throttle, unstorable
 from .authorize import check_approved, consent_csp, unverified_client
 from .forms import DurationForm, parse_duration
 from .token import _basic_client_id
@@ -86,12 +86,8 @@ class AgentDeviceAuthorizationView(DeviceAuthorizationView):
         self.facts["scope"] = params.get("scope", "")[:1000].replace("\x00", "")
         if unstorable.first_unstorable(request) is not None:
             raise Refusal("parameter_control_character", unstorable.DESCRIPTION, error="invalid_request")
-        rate = agent_obo_settings.TOKEN_RATE_LIMIT
-        if rate:
-            key = self.facts["client_id"] or f"ip:{audit.client_ip(request)}"
-            count, _ = ratelimit.hit("device-authorization", key, rate)
-            if count > ratelimit.parse_rate(rate)[0]:
-                raise Refusal("rate_limited", "Too many requests; retry later.", error="too_many_requests")
+        if throttle.flooded("device-authorization", request)[0]:
+            raise Refusal("rate_limited", "Too many requests; retry later.", error="too_many_requests")
         limit = int(agent_obo_settings.TOKEN_PARAMETER_MAX_BYTES)
         for name, values in params.lists():
             if len(values) > 1 and name in SINGLE_VALUED:

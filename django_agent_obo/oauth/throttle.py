@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .. import issuance, ratelimit
+from .. import audit, issuance, ratelimit
 from ..conf import agent_obo_settings
 from ..issuance import Issuance
 from .errors import TooManyRequestsError
@@ -66,3 +66,16 @@ def _count_unauthenticated_failure(current: Issuance) -> int | None:
     current.reason = "rate_limited"
     current.first_over_limit = any(count == limit + 1 for count, _ in over)
     return max(wait for _, wait in over)
+
+
+def flooded(scope: str, request: Any) -> tuple[bool, bool]:
+    """An endpoint's requests before any client authenticates (``/o/bc-authorize/``, the device
+    authorization endpoint), counted per source address against ``TOKEN_RATE_LIMIT``: never per
+    the client id they claim, which anyone could name to spend a client's limit. Returns
+    (over the limit, the first request over it in this window: the one to audit)."""
+    rate = agent_obo_settings.TOKEN_RATE_LIMIT
+    if not rate:
+        return False, False
+    count, _ = ratelimit.hit(scope, "ip:" + (audit.client_ip(request) or "unknown"), rate)
+    limit = ratelimit.parse_rate(rate)[0]
+    return count > limit, count == limit + 1
