@@ -8,13 +8,12 @@ refresh tokens in bulk, so DOT's own introspection and bearer checks agree at on
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
-from typing import Any, Protocol
+from typing import Any
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F, Lookup, Model, Q, QuerySet, signals
+from django.db.models import F, Lookup, Q, QuerySet, signals
 from django.utils import timezone
 from oauth2_provider.models import get_access_token_model, get_grant_model, get_refresh_token_model
 from oauth2_provider.settings import oauth2_settings
@@ -23,9 +22,6 @@ from . import audit, rows
 from .models import Agent, AgentGrant, CodeBinding, Event, IssuedToken
 from .retry import transactional
 from .token_status import evict
-
-# A grant's last use is stamped at most once a minute: the pages show it to the minute.
-LAST_USED_PRECISION = timedelta(minutes=1)
 
 
 def code_hash(code: str) -> str:
@@ -248,91 +244,6 @@ def _lock_lineage(tokens: QuerySet[IssuedToken]) -> dict[int, tuple[int | None, 
             return found
         found.update(new)
         level = IssuedToken.objects.filter(_among("parent_id", list(new)), revoked_at__isnull=True)
-
-
-class Dependent(Protocol):
-    """What a new token depends on (an :class:`~django_agent_obo.issuance.Issuance`)."""
-
-    agent: Agent | None
-    agent_grant: AgentGrant | None
-    parent: IssuedToken | None
-
-
-@dataclass
-class Dependencies:
-    """Rows to lock before the token they will support is known (a refresh, see the validator)."""
-
-    agent: Agent | None = None
-    agent_grant: AgentGrant | None = None
-    parent: IssuedToken | None = None
-
-
-# What a new token depends on, in the order every lock is taken here (agent, grant, tokens),
-# and the columns read afresh under the lock.
-_DEPENDENCIES: tuple[tuple[str, type[Model], tuple[str, ...]], ...] = (
-    ("agent", Agent, ("is_active", "valid_until")),
-    ("agent_grant", AgentGrant, ("revoked_at", "expires_at", "last_used_at")),
-    ("parent", IssuedToken, ("revoked_at", "expires_at")),
-)
-
-
-def lock_dependencies(context: Dependent) -> dict[str, Any] | None:
-    """Share-lock the agent, grant and parent token a new token depends on, in one statement,
-    and read them afresh as locked. Call it before writing any token row.
-
-    Revocations (``FOR UPDATE``) wait for the lock, and it for them, while issuances of the
-    same agent or grant do not wait for each other (``rows.lock_for_key_share``). Returns
-    ``{attribute: row}`` for the attributes of ``context`` that are set (the rows hold only
-    the columns above), or None if one of the rows no longer exists.
-    """
-    wanted = [(name, model, columns) for name, model, columns in _DEPENDENCIES if getattr(context, name)]
-    if not wanted:
-        return {}
-    locked = rows.lock_for_key_share(
-        [(model, getattr(context, name).pk, columns) for name, model, columns in wanted]
-    )
-    if locked is None:
-        return None
-    return {name: row for (name, _, _), row in zip(wanted, locked, strict=True)}
-
-
-def hold_for_issuance(context: Dependent, locked: dict[str, Any] | None = None) -> str | None:
-    """Lock what a new token depends on (agent, grant, parent token) and read it afresh.
-
-    Returns why the token must not be issued, or None. Called in the transaction that
-    stores the token, so a concurrent kill switch, grant revocation or token revocation
-    either sees the new token and revokes it, or is seen here (RFC 7009 §2.1). Also stamps
-    the grant's last use, to the minute (as the pages show it).
-
-    ``locked``: what :func:`lock_dependencies` returned earlier in this transaction (the
-    refresh path locks before DOT writes): those rows stay locked until commit, so when they
-    are the context's own they are as fresh as a second read, which is then skipped.
-    """
-    fresh = locked if locked is not None and _covers(locked, context) else lock_dependencies(context)
-    if fresh is None:
-        return "grant_missing"
-    now = timezone.now()
-    reason = None
-    if "agent" in fresh:
-        reason = fresh["agent"].unusable_reason(now)
-    if reason is None and "agent_grant" in fresh:
-        reason = fresh["agent_grant"].dead_reason(now)
-    if reason is None and "parent" in fresh and not fresh["parent"].is_live(now):
-        reason = "subject_token_revoked"
-    grant = fresh.get("agent_grant")
-    if reason is None and grant is not None and not _used_since(grant.last_used_at, now):
-        AgentGrant.objects.filter(pk=grant.pk).update(last_used_at=now)
-    return reason
-
-
-def _covers(locked: dict[str, Any], context: Dependent) -> bool:
-    """Whether ``locked`` holds exactly the rows ``context`` depends on."""
-    wanted = {name: getattr(context, name).pk for name, _, _ in _DEPENDENCIES if getattr(context, name)}
-    return wanted.keys() == locked.keys() and all(locked[name].pk == pk for name, pk in wanted.items())
-
-
-def _used_since(last_used_at: datetime | None, now: datetime) -> bool:
-    return last_used_at is not None and now - last_used_at < LAST_USED_PRECISION
 
 
 def _revoke(tokens: QuerySet[IssuedToken], reason: str, *, ip: str | None = None, user: Any = None) -> int:

@@ -17,7 +17,7 @@ from typing import Any
 
 from django.utils import timezone
 
-from . import audit, delegation
+from . import audit, delegation, locks
 from .claims import default_audience
 from .conf import agent_obo_settings
 from .models import Agent, AgentGrant, CodeBinding, IssuedToken
@@ -126,7 +126,7 @@ class Issuance:
     code: Any = None  # DOT's Grant, claimed (deleted) once by ``validate_code``
     code_binding: CodeBinding | None = None
     refresh_origin: IssuedToken | None = None  # the token a presented refresh token came with
-    locked: dict[str, Any] | None = None  # dependencies locked early (``delegation.lock_dependencies``)
+    locked: dict[str, Any] | None = None  # dependencies locked early (``locks.lock_dependencies``)
     resource_settled: bool = False  # RFC 8707 ``resource`` checked once, before signing
     # What the token is for.
     profile: Profile | None = None
@@ -201,7 +201,7 @@ class Issuance:
 
     def hold(self) -> str | None:
         """Lock what the token depends on, read afresh; why it must not be issued, or None."""
-        return delegation.hold_for_issuance(self, self.locked)
+        return locks.hold_for_issuance(self, self.locked)
 
     def record(
         self, *, access_token: Any, refresh_token: Any, client: Any, user: Any, grant_type: str

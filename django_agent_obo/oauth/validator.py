@@ -11,7 +11,7 @@ from typing import Any
 
 from django.urls import reverse
 
-from .. import audit, delegation, issuance
+from .. import audit, delegation, issuance, locks
 from ..actors import ActorTokenError, verify_actor_token
 from ..conf import agent_obo_settings
 from ..issuance import ACTOR, CLIENT, DELEGATED, REFRESHED, REFRESHED_DELEGATED, REFRESHED_USER, USER
@@ -166,8 +166,8 @@ class AgentOBOValidator(CodeGrantHooks):
         presented = find_refresh_token(refresh_token)
         origin = current.refresh_origin = _origin_of(presented)
         if origin is not None:  # DOT writes token rows before we mint: lock agent and grant first
-            current.locked = delegation.lock_dependencies(
-                delegation.Dependencies(agent=origin.agent, agent_grant=origin.agent_grant)
+            current.locked = locks.lock_dependencies(
+                locks.Dependencies(agent=origin.agent, agent_grant=origin.agent_grant)
             )
         presented = find_refresh_token(refresh_token, lock=True)
         family_was_live = family_is_live(presented)
