@@ -9,7 +9,7 @@ from django.core.checks import run_checks
 from django.urls import include, path
 
 import django_agent_obo
-from django_agent_obo import keys
+from django_agent_obo import dpop, keys
 
 
 def ids():
@@ -203,3 +203,80 @@ def test_symmetric_dpop_algorithms_and_unknown_dpop_replay_stores_fail(settings)
     }
     ids = {message.id for message in run_checks()}
     assert {"agent_obo.E180", "agent_obo.E181", "agent_obo.E182"} <= ids
+
+
+# State every process must share is not left in a cache that keeps nothing, or one per
+# process (agent_obo.E190 to W192): a replayed DPoP proof would pass, a rate limit never trip.
+
+DUMMY = {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}
+LOCMEM = {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+
+
+def cache_check_ids(deploy=False):
+    found = run_checks(include_deployment_checks=deploy)
+    return [m.id for m in found if m.id.startswith(("agent_obo.E19", "agent_obo.W19"))]
+
+
+@pytest.fixture
+def with_cache(settings):
+    def configure(alias, backend, **agent_obo):
+        settings.CACHES = {**settings.CACHES, alias: backend}
+        settings.AGENT_OBO = {**settings.AGENT_OBO, **agent_obo}
+
+    return configure
+
+
+def test_a_dummy_cache_lets_a_proof_be_replayed_so_the_site_fails_its_checks(with_cache):
+    with_cache("replay", DUMMY, RS_DPOP_REPLAY_STORE="cache", RS_DPOP_REPLAY_CACHE_ALIAS="replay")
+    consume = dpop.consume_jti("cache", "replay", "rs")
+    assert consume("jkt", "one-jti", 60) and consume("jkt", "one-jti", 60)  # the hazard
+    assert cache_check_ids() == ["agent_obo.E191"]
+
+
+@pytest.mark.parametrize(
+    "agent_obo",
+    [
+        {"DPOP_REPLAY_STORE": "cache", "DPOP_REPLAY_CACHE_ALIAS": "replay"},
+        {"RATE_LIMIT_STORE": "cache", "RS_DPOP_REPLAY_STORE": "database"},
+    ],
+)
+def test_token_endpoint_state_in_a_dummy_cache_is_e191(with_cache, agent_obo):
+    with_cache("default" if "RATE_LIMIT_STORE" in agent_obo else "replay", DUMMY, **agent_obo)
+    assert cache_check_ids() == ["agent_obo.E191"]
+
+
+@pytest.mark.parametrize(
+    "agent_obo",
+    [
+        {"DPOP_REPLAY_STORE": "cache", "DPOP_REPLAY_CACHE_ALIAS": "missing"},
+        {"RS_DPOP_REPLAY_STORE": "cache", "RS_DPOP_REPLAY_CACHE_ALIAS": "missing"},
+        {"RS_REVOCATION_MODE": "cache", "RS_REVOCATION_CACHE_ALIAS": "missing"},
+    ],
+)
+def test_a_cache_alias_that_is_not_configured_is_e190(settings, agent_obo):
+    settings.AGENT_OBO = {**settings.AGENT_OBO, **agent_obo}
+    assert cache_check_ids() == ["agent_obo.E190"]
+
+
+def test_revocation_state_in_a_dummy_cache_is_only_slower(with_cache):
+    with_cache("rs", DUMMY, RS_REVOCATION_MODE="cache", RS_REVOCATION_CACHE_ALIAS="rs")
+    assert cache_check_ids(deploy=True) == []
+
+
+def test_a_per_process_cache_is_a_deployment_warning(with_cache):
+    with_cache("replay", LOCMEM, RS_DPOP_REPLAY_STORE="cache", RS_DPOP_REPLAY_CACHE_ALIAS="replay")
+    assert cache_check_ids() == []
+    assert cache_check_ids(deploy=True) == ["agent_obo.W192"]
+
+
+def test_the_database_stores_need_no_cache(with_cache):
+    with_cache(
+        "replay",
+        DUMMY,
+        DPOP_REPLAY_STORE="database",
+        RS_DPOP_REPLAY_STORE="database",
+        RATE_LIMIT_STORE="database",
+        DPOP_REPLAY_CACHE_ALIAS="replay",
+        RS_DPOP_REPLAY_CACHE_ALIAS="replay",
+    )
+    assert cache_check_ids(deploy=True) == []
