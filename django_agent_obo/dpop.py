@@ -172,11 +172,8 @@ def _ecdsa_verifier(key: ec.EllipticCurvePublicKey, alg: str) -> Verifier:
     return verify
 
 
-@functools.lru_cache(maxsize=256)
-def _embedded_key(header_segment: str, alg: str) -> tuple[str, Verifier]:
-    """``(thumbprint, verify(signing_input, signature))`` of the ``jwk`` in a proof's header,
-    built once per header: one client's proofs repeat the same header segment (typ, alg, jwk)."""
-    jwk = _header(header_segment + ".").get("jwk")
+def _embedded_key(jwk: Any, alg: str) -> tuple[str, Verifier]:
+    """``(thumbprint, verify(signing_input, signature))`` of a proof's ``jwk`` for ``alg``."""
     if not isinstance(jwk, dict) or PRIVATE_MEMBERS.intersection(jwk) or jwk.get("kty") == "oct":
         raise ProofError("dpop_jwk")
     jkt = thumbprint(jwk)
@@ -192,11 +189,35 @@ def _embedded_key(header_segment: str, alg: str) -> tuple[str, Verifier]:
     return jkt, lambda message, signature: bool(algorithm.verify(message, key, signature))
 
 
-def _header(proof: str) -> Mapping[str, Any]:
+@dataclass(frozen=True)
+class ProofHeader:
+    """A proof's JOSE header, screened once: one client's proofs repeat the same header
+    segment (typ, alg, jwk), so its key is built once. Each field answers one check of
+    :func:`verify_proof`, which asks them in the RFC's order: ``malformed`` (a refusal
+    reason, step 2), ``typ_ok`` (4), ``alg`` (asymmetric, else None; 5), ``jkt`` and
+    ``verify`` (None: the ``jwk`` is refused; 6 and 7)."""
+
+    malformed: str | None = None
+    typ_ok: bool = False
+    alg: str | None = None
+    jkt: str | None = None
+    verify: Verifier | None = None
+
+
+@functools.lru_cache(maxsize=256)
+def _proof_header(segment: str) -> ProofHeader:
     try:
-        return jose.embedded_key_header(proof)
+        header = jose.embedded_key_header(segment + ".")
     except jose.JWTRefused as exc:
-        raise ProofError("dpop_malformed" if exc.reason == "malformed" else "dpop_header") from exc
+        return ProofHeader(malformed="dpop_malformed" if exc.reason == "malformed" else "dpop_header")
+    typ_ok, alg = header.get("typ") == PROOF_TYP, header.get("alg")
+    if not isinstance(alg, str) or alg not in ASYMMETRIC:
+        return ProofHeader(typ_ok=typ_ok)
+    try:
+        jkt, verify = _embedded_key(header.get("jwk"), alg)
+    except ProofError:
+        return ProofHeader(typ_ok=typ_ok, alg=alg)
+    return ProofHeader(typ_ok=typ_ok, alg=alg, jkt=jkt, verify=verify)
 
 
 def _claims(payload_segment: str) -> dict[str, Any]:
@@ -239,19 +260,23 @@ def verify_proof(
     if len(segments) != 3:
         raise ProofError("dpop_malformed")
     header_segment, payload_segment, signature_segment = segments
-    header, claims = _header(value), _claims(payload_segment)
+    header = _proof_header(header_segment)
+    if header.malformed:
+        raise ProofError(header.malformed)
+    claims = _claims(payload_segment)
     if not (REQUIRED_CLAIMS <= claims.keys()) or (access_token is not None and "ath" not in claims):
         raise ProofError("dpop_claims")
     # 4. typ; 5. an asymmetric allow-listed alg; 6. the signature with the embedded key;
     # 7. that key is public.
-    if header.get("typ") != PROOF_TYP:
+    if not header.typ_ok:
         raise ProofError("dpop_typ")
-    alg = header.get("alg")
-    if not isinstance(alg, str) or alg not in ASYMMETRIC or alg not in algorithms:
+    if header.alg is None or header.alg not in algorithms:
         raise ProofError("dpop_alg")
-    proof_jkt, verify = _embedded_key(header_segment, alg)
+    if header.verify is None or header.jkt is None:
+        raise ProofError("dpop_jwk")
     try:
-        verified = verify(f"{header_segment}.{payload_segment}".encode(), base64url_decode(signature_segment))
+        signature = base64url_decode(signature_segment)
+        verified = header.verify(f"{header_segment}.{payload_segment}".encode(), signature)
     except (jwt.InvalidTokenError, ValueError, TypeError) as exc:
         raise ProofError("dpop_signature") from exc
     if not verified:
@@ -279,15 +304,15 @@ def verify_proof(
         and constant_time_compare(claims["ath"], access_token_hash(access_token))
     ):
         raise ProofError("dpop_ath")
-    if jkt is not None and not constant_time_compare(proof_jkt, jkt):
+    if jkt is not None and not constant_time_compare(header.jkt, jkt):
         raise ProofError("dpop_key_mismatch")
     jti = claims["jti"]
     if not isinstance(jti, str) or not 1 <= len(jti) <= MAX_JTI_LENGTH:
         raise ProofError("dpop_jti")
     # Last, so proofs that fail any other check cannot use up identifiers.
-    if consume is not None and not consume(proof_jkt, jti, max_age + 2 * leeway):
+    if consume is not None and not consume(header.jkt, jti, max_age + 2 * leeway):
         raise ProofError("dpop_replayed")
-    return Proof(jkt=proof_jkt, jti=jti, claims=claims)
+    return Proof(jkt=header.jkt, jti=jti, claims=claims)
 
 
 class Nonces:
@@ -338,6 +363,7 @@ def server_nonces(purpose: str) -> Nonces:
     )
 
 
+@functools.lru_cache(maxsize=16)
 def consume_jti(store: str, cache_alias: str, purpose: str) -> Callable[[str, str, int], bool]:
     """A ``consume`` for :func:`verify_proof`: ``store`` ``"database"`` (a
     :class:`~django_agent_obo.models.UsedAssertion` row, pruned by ``prune_expired``) or

@@ -18,8 +18,6 @@ The result says ``proven=True`` when the proof checked out. Failures are
 
 from __future__ import annotations
 
-import dataclasses
-
 from django.core.exceptions import DisallowedHost
 from django.http import HttpRequest
 from django.utils.encoding import escape_uri_path
@@ -27,7 +25,7 @@ from django.utils.encoding import escape_uri_path
 from .. import dpop
 from ..conf import agent_obo_settings
 from .challenges import RequestError
-from .validation import AccessTokenInfo, TokenError, validate_access_token
+from .validation import AccessTokenInfo, TokenError, checked_token, validate_access_token
 
 SCHEMES = ("bearer", "dpop")
 
@@ -136,10 +134,8 @@ def validate_request(request: HttpRequest, *, audience: list[str] | None = None)
             raise DPoPTokenError("token_dpop_required")
         return info
     try:
-        info = validate_access_token(token, audience=audience)
+        return checked_token(token, audience, lambda jkt: verify_request_proof(request, token, jkt))
     except DPoPTokenError:
         raise
     except TokenError as exc:
         raise DPoPTokenError(exc.reason, exc.error, exc.description) from exc
-    verify_request_proof(request, token, info.dpop_jkt)
-    return dataclasses.replace(info, proven=True)

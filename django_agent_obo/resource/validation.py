@@ -11,7 +11,7 @@ mode. Any failure is a :class:`TokenError` whose ``reason`` is a stable identifi
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -77,9 +77,7 @@ class AccessTokenInfo:
     @property
     def dpop_jkt(self) -> str | None:
         """The key the token is bound to (``cnf.jkt``, RFC 9449 §6.1), or None for a bearer token."""
-        cnf = self.claims.get("cnf")
-        jkt = cnf.get("jkt") if isinstance(cnf, Mapping) else None
-        return jkt if isinstance(jkt, str) else None
+        return jkt_of(self.claims)
 
     @property
     def scope(self) -> str:
@@ -144,6 +142,13 @@ class AccessTokenInfo:
         return self.scopes.issuperset(required)
 
 
+def jkt_of(claims: Mapping[str, Any]) -> str | None:
+    """``cnf.jkt`` of a token's claims (RFC 9449 §6.1), or None."""
+    cnf = claims.get("cnf")
+    jkt = cnf.get("jkt") if isinstance(cnf, Mapping) else None
+    return jkt if isinstance(jkt, str) else None
+
+
 def expected_issuer() -> str:
     return str(agent_obo_settings.RS_ISSUER or issuer()).rstrip("/")
 
@@ -169,6 +174,15 @@ def validate_access_token(token: str, *, audience: list[str] | None = None) -> A
     ``audience``: the ``aud`` values accepted here (a resource of its own, such as an MCP
     server); None: ``RS_AUDIENCE``.
     """
+    return checked_token(token, audience, None)
+
+
+def checked_token(
+    token: str, audience: list[str] | None, prove: Callable[[str | None], object] | None
+) -> AccessTokenInfo:
+    """:func:`validate_access_token`, and with ``prove`` the proof of possession too:
+    ``prove(cnf_jkt)`` is called once every token check has passed, raises to refuse, and
+    the result says ``proven=True`` (RFC 9449 §7, ``resource/proof.py``)."""
     try:
         claims = jose.verify(
             token,
@@ -202,6 +216,8 @@ def validate_access_token(token: str, *, audience: list[str] | None = None) -> A
         status = revocation.check(jti, int(claims["exp"]))
     except revocation.TokenNotUsable as exc:
         raise TokenError(exc.reason) from exc
+    if prove is not None:
+        prove(jkt_of(claims))
     aud = claims["aud"]
     return AccessTokenInfo(
         claims=claims,
@@ -213,4 +229,5 @@ def validate_access_token(token: str, *, audience: list[str] | None = None) -> A
         audience=(aud,) if isinstance(aud, str) else tuple(aud),
         expires_at=int(claims["exp"]),
         status=status,
+        proven=prove is not None,
     )
