@@ -303,7 +303,6 @@ _DECLARED = (
     Reason("device_code_used", "invalid_grant", "the code it showed you was already used"),
     Reason("device_code_expired", "expired_token", "the code it showed you had expired"),
     Reason("device_grant_not_allowed", "unauthorized_client", "this application may not use device codes"),
-    Reason("device_client_id_unsupported", "unauthorized_client", "for a technical reason"),
     Reason("user_code_rate_limited", "too_many_requests", "too many wrong codes were entered"),
     # Resource servers (access tokens)
     Reason("token_missing", "invalid_token", "it sent no access token"),

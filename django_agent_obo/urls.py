@@ -11,7 +11,11 @@ application and authorized-token management pages, which keep their names in the
 (the application pages for staff only: ``application_management.py``).
 """
 
-from django.urls import include, path
+import base64
+import binascii
+import re
+
+from django.urls import include, path, register_converter
 from oauth2_provider import urls as dot_urls
 
 from .application_management import staff_only_management
@@ -32,6 +36,34 @@ from .oauth.token import AgentTokenView
 
 app_name = "oauth2_provider"
 
+SLUG = re.compile(r"[-a-zA-Z0-9_]+")
+
+
+class ClientIdConverter:
+    """A client id in a URL path segment: as is when it is a slug, else ``~`` and its UTF-8
+    base64url (``com.example.tv``, a URL): DOT's device confirmation and status views
+    reverse their URLs from the id, which is not always a slug (RFC 6749 §2.2 allows any
+    printable characters)."""
+
+    regex = r"[-a-zA-Z0-9_]+|~[-a-zA-Z0-9_]+"
+
+    def to_python(self, value: str) -> str:
+        if not value.startswith("~"):
+            return value
+        encoded = value[1:]
+        try:
+            return base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4)).decode("utf-8")
+        except (binascii.Error, ValueError) as exc:  # UnicodeDecodeError is a ValueError
+            raise ValueError(value) from exc  # Django answers 404
+
+    def to_url(self, value: str) -> str:
+        if SLUG.fullmatch(value):
+            return value
+        return "~" + base64.urlsafe_b64encode(value.encode("utf-8")).rstrip(b"=").decode("ascii")
+
+
+register_converter(ClientIdConverter, "client_id")
+
 oauth2_urlpatterns = [
     path("authorize/", AgentAuthorizationView.as_view(), name="authorize"),
     path("token/", AgentTokenView.as_view(), name="token"),
@@ -43,12 +75,12 @@ oauth2_urlpatterns = [
     path("device-authorization/", AgentDeviceAuthorizationView.as_view(), name="device-authorization"),
     path("device/", AgentDeviceUserCodeView.as_view(), name="device"),
     path(
-        "device-confirm/<slug:client_id>/<slug:user_code>/",
+        "device-confirm/<client_id:client_id>/<slug:user_code>/",
         AgentDeviceConfirmView.as_view(),
         name="device-confirm",
     ),
     path(
-        "device-grant-status/<slug:client_id>/<slug:user_code>/",
+        "device-grant-status/<client_id:client_id>/<slug:user_code>/",
         AgentDeviceGrantStatusView.as_view(),
         name="device-grant-status",
     ),

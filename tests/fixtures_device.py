@@ -6,6 +6,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.test import Client
+from django.urls import reverse
 
 from django_agent_obo.models import DeviceAuthorization
 from tests.conftest import TOKEN_URL, App, logged_in, make_app
@@ -32,7 +33,8 @@ def post_form(url: str, data: dict[str, Any], **headers: Any) -> Any:
 
 
 def confirm_url(app: App, user_code: str) -> str:
-    return f"/o/device-confirm/{app.client_id}/{user_code}/"
+    kwargs = {"client_id": app.client_id, "user_code": user_code}
+    return reverse("oauth2_provider:device-confirm", kwargs=kwargs)
 
 
 def enter_code(user: Any, user_code: str) -> Client:

@@ -12,7 +12,6 @@
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
 
 from django.db import transaction
@@ -41,7 +40,6 @@ from .forms import DurationForm, parse_duration
 from .token import _basic_client_id
 
 SINGLE_VALUED = ("client_id", "scope", "requested_actor", "authorization_details", "dpop_jkt")
-SLUG = re.compile(r"[-a-zA-Z0-9_]+")  # Django's <slug:> converter
 STATUS = {"invalid_client": 401, "too_many_requests": 429}
 
 
@@ -114,13 +112,6 @@ class AgentDeviceAuthorizationView(DeviceAuthorizationView):
         if not application.allows_grant_type(application.GRANT_DEVICE_CODE):
             raise Refusal(
                 "device_grant_not_allowed",
-                "This client may not use the device grant.",
-                error="unauthorized_client",
-            )
-        if not SLUG.fullmatch(application.client_id):
-            # DOT's confirmation URLs carry the client id as a slug (a CIMD URL is not one).
-            raise Refusal(
-                "device_client_id_unsupported",
                 "This client may not use the device grant.",
                 error="unauthorized_client",
             )
