@@ -42,7 +42,7 @@ class Dependencies:
 # What a new token depends on, in the order every lock is taken here (agent, grant, tokens),
 # and the columns read afresh under the lock.
 _DEPENDENCIES: tuple[tuple[str, type[Model], tuple[str, ...]], ...] = (
-    ("agent", Agent, ("is_active", "valid_until")),
+    ("agent", Agent, ("pending_approval", "is_active", "valid_until")),
     ("agent_grant", AgentGrant, ("revoked_at", "expires_at", "last_used_at")),
     ("parent", IssuedToken, ("revoked_at", "expires_at")),
 )
