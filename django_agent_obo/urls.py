@@ -19,6 +19,7 @@ from django.urls import include, path, register_converter
 from oauth2_provider import urls as dot_urls
 
 from .application_management import staff_only_management
+from .oauth import unstorable
 from .oauth.authorize import AgentAuthorizationView
 from .oauth.bc_authorize import BackchannelAuthenticationView
 from .oauth.device_views import (
@@ -52,9 +53,12 @@ class ClientIdConverter:
             return value
         encoded = value[1:]
         try:
-            return base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4)).decode("utf-8")
+            client_id = base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4)).decode("utf-8")
         except (binascii.Error, ValueError) as exc:  # UnicodeDecodeError is a ValueError
             raise ValueError(value) from exc  # Django answers 404
+        if unstorable.has_control(client_id):  # a NUL would reach PostgreSQL: a 500
+            raise ValueError(value)
+        return client_id
 
     def to_url(self, value: str) -> str:
         if SLUG.fullmatch(value):

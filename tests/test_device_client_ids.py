@@ -38,8 +38,10 @@ def test_slug_client_ids_keep_their_readable_confirmation_url():
     assert url == "/o/device-confirm/abc-123/XYZ/"
 
 
-@pytest.mark.parametrize("segment", ["~", "~%%%", "~_w", "~gA"])
+@pytest.mark.parametrize("segment", ["~", "~%%%", "~_w", "~gA", "~AA", "~dHYKAGlk", "~fw"])
 def test_an_undecodable_client_id_segment_is_not_found(user, segment):
+    """Not base64url, not UTF-8, or a control character PostgreSQL would refuse (NUL, ``\\x7f``):
+    a 404 before any query."""
     from tests.conftest import logged_in
 
     assert logged_in(user).get(f"/o/device-confirm/{segment}/ABCD/").status_code == 404
