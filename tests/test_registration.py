@@ -82,6 +82,10 @@ def test_open_registration_gives_a_confidential_client_with_its_management_uri()
     [
         ({"redirect_uris": [CALLBACK], "client_name": "evil\x00name"}, "NUL"),
         ({"redirect_uris": ["http://127.0.0.1/cb\x00"]}, "NUL"),
+        # A lone surrogate (JSON escape or raw bytes) no database can store: it was a 500.
+        ('{"redirect_uris": ["%s"], "client_name": "a\\ud800"}' % CALLBACK, "surrogate"),
+        ('{"redirect_uris": ["%s\\udfff"]}' % CALLBACK, "surrogate"),
+        (b'{"redirect_uris": ["' + CALLBACK.encode() + b'"], "client_name": "a\xed\xa0\x80"}', "surrogate"),
         ({"redirect_uris": [CALLBACK], "grant_types": ["client_credentials"]}, "client_credentials"),
         ({"redirect_uris": [CALLBACK], "grant_types": ["password"]}, "password"),
         ({"redirect_uris": [CALLBACK], "client_name": {"a": 1}}, "client_name"),
