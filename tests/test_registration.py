@@ -8,12 +8,17 @@ from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
+from django.core.cache import cache
 from django.test import Client
 from oauth2_provider.models import get_application_model
+
+from django_agent_obo.models import AuditEvent
 
 from django_agent_obo.registration import hash_initial_access_token
 from tests.conftest import (
     AUTHORIZE_URL,
+    REDIRECT_URI,
+    TOKEN_URL,
     App,
     authorize_params,
     hidden_fields,
@@ -286,3 +291,57 @@ def test_a_management_refusal_leaves_an_audit_row():
     assert Client().put(uri, bad, content_type="application/json").status_code == 401
     row = _registration_rows()[-1]
     assert (row.outcome, row.reason, row.detail["method"]) == ("failure", "registration_token_invalid", "PUT")
+
+
+# --- Client ID Metadata Documents (DOT's CIMD, SPEC §10) ----------------------------------------
+
+CIMD_URL = "https://cimd.example/client.json"
+CIMD_NAME = {"value": "A metadata client"}
+
+
+class FakeMetadataFetcher:
+    """DOT's ``CIMD_METADATA_FETCHER``: the document a client publishes at its URL."""
+
+    def fetch(self, client_id: str) -> tuple[dict[str, Any], int]:
+        document = {"client_id": client_id, "client_name": CIMD_NAME["value"], "redirect_uris": [REDIRECT_URI]}
+        return document, 300
+
+
+@pytest.mark.django_db(transaction=True)  # as served: only the token request runs in a transaction
+@pytest.mark.parametrize("name", ["evil\x00name", "evil\ud800name", "two\nlines"])
+def test_a_metadata_document_our_checks_refuse_is_an_unknown_client_never_a_500(settings, user, name):
+    """A document DOT would store as given or fail on (the database refusing its text, which
+    also broke the token request's transaction) names no client: ``invalid_client``, and the
+    consent page is the error page."""
+    CIMD_NAME["value"] = name
+    cache.clear()  # DOT's failure backoff of earlier tests
+    dot(settings, CIMD_METADATA_FETCHER="tests.test_registration.FakeMetadataFetcher")
+    redeemed = Client(raise_request_exception=False).post(
+        TOKEN_URL,
+        {
+            "grant_type": "authorization_code",
+            "client_id": CIMD_URL,
+            "code": "c",
+            "code_verifier": "v" * 43,
+            "redirect_uri": REDIRECT_URI,
+        },
+    )
+    assert redeemed.status_code == 401, redeemed.content[:300]
+    assert redeemed.json()["error"] == "invalid_client"
+    assert AuditEvent.objects.filter(event="token.refused").exists()
+    cache.clear()  # DOT's failure backoff, so the page fetches the document again
+    params = authorize_params(App(None, CIMD_URL, ""), pkce()[1])
+    page = logged_in(user).get(AUTHORIZE_URL + "?" + urlencode(params))
+    assert page.status_code == 400, page.content[:300]
+    assert not get_application_model().objects.filter(client_id=CIMD_URL).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_metadata_document_client_reaches_the_consent_page(settings, user):
+    CIMD_NAME["value"] = "A metadata client"
+    cache.clear()
+    dot(settings, CIMD_METADATA_FETCHER="tests.test_registration.FakeMetadataFetcher")
+    params = authorize_params(App(None, CIMD_URL, ""), pkce()[1])
+    page = logged_in(user).get(AUTHORIZE_URL + "?" + urlencode(params))
+    assert page.status_code == 200, page.content[:300]
+    assert b"A metadata client" in page.content
