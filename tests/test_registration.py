@@ -345,3 +345,30 @@ def test_a_metadata_document_client_reaches_the_consent_page(settings, user):
     page = logged_in(user).get(AUTHORIZE_URL + "?" + urlencode(params))
     assert page.status_code == 200, page.content[:300]
     assert b"A metadata client" in page.content
+
+
+def test_pending_approval_applies_to_backchannel_requests(settings, user):
+    """A self-registered client the site has not approved starts no asynchronous request
+    either (a confidential client may use ``/o/bc-authorize/`` by default), and one rejected
+    while its request waits gets the user's approval turned into a denial."""
+    from django_agent_obo.models import AuditEvent, BackchannelRequest, ClientApproval
+    from tests.fixtures_backchannel import answer, bc_authorize, poll
+
+    configure(settings, REGISTRATION_REQUIRES_APPROVAL=True)
+    app = registered()
+    refused = bc_authorize(app, login_hint=user.username, binding_message="Your bank: confirm")
+    assert refused.status_code == 400, refused.content
+    assert refused.json()["error"] == "unauthorized_client"
+    row = AuditEvent.objects.get(event="backchannel.requested")
+    assert row.outcome == "failure" and row.reason == "client_pending_approval"
+    assert not BackchannelRequest.objects.exists()
+
+    ClientApproval.objects.filter(application=app.model).update(status=ClientApproval.APPROVED)
+    created = bc_authorize(app, login_hint=user.username)
+    assert created.status_code == 200, created.content
+    ClientApproval.objects.filter(application=app.model).update(status=ClientApproval.REJECTED)
+    answer(user, BackchannelRequest.objects.get().pk, allow=True)
+    assert BackchannelRequest.objects.get().status == BackchannelRequest.DENIED
+    denied = AuditEvent.objects.get(event="backchannel.denied")
+    assert denied.reason == "client_pending_approval"
+    assert poll(app, created.json()["auth_req_id"]).json()["error"] == "access_denied"
