@@ -12,6 +12,7 @@ from django.core.cache import cache
 from django.test import Client
 from oauth2_provider.models import get_application_model
 
+from django_agent_obo.adapter import DefaultAgentOBOAdapter
 from django_agent_obo.models import AuditEvent
 
 from django_agent_obo.registration import hash_initial_access_token
@@ -347,14 +348,40 @@ def test_a_metadata_document_client_reaches_the_consent_page(settings, user):
     assert b"A metadata client" in page.content
 
 
+class BackchannelForEveryClient(DefaultAgentOBOAdapter):
+    """A site that lets its self-registered clients ask users for approval (CIBA)."""
+
+    def may_use_backchannel(self, application: Any) -> bool:
+        return True
+
+
+def test_a_self_registered_client_cannot_ask_users_for_approval_by_default(user):
+    """``/o/bc-authorize/`` reaches any user by ``login_hint``, with the client's own name and
+    binding message: a stranger's client registered by open registration may not use it."""
+    from django_agent_obo.models import AuditEvent, BackchannelRequest
+    from tests.fixtures_backchannel import bc_authorize
+
+    app = registered()
+    refused = bc_authorize(app, login_hint=user.username, binding_message="Your bank: confirm")
+    assert refused.status_code == 400, refused.content
+    assert refused.json()["error"] == "unauthorized_client"
+    assert AuditEvent.objects.get(event="backchannel.requested").reason == "backchannel_not_allowed"
+    assert not BackchannelRequest.objects.exists()
+    assert bc_authorize(make_app(), login_hint=user.username).status_code == 200  # an admin's client
+
+
 def test_pending_approval_applies_to_backchannel_requests(settings, user):
-    """A self-registered client the site has not approved starts no asynchronous request
-    either (a confidential client may use ``/o/bc-authorize/`` by default), and one rejected
-    while its request waits gets the user's approval turned into a denial."""
+    """Where the site lets self-registered clients use ``/o/bc-authorize/``, one it has not
+    approved starts no asynchronous request, and one rejected while its request waits gets the
+    user's approval turned into a denial."""
     from django_agent_obo.models import AuditEvent, BackchannelRequest, ClientApproval
     from tests.fixtures_backchannel import answer, bc_authorize, poll
 
-    configure(settings, REGISTRATION_REQUIRES_APPROVAL=True)
+    configure(
+        settings,
+        REGISTRATION_REQUIRES_APPROVAL=True,
+        ADAPTER="tests.test_registration.BackchannelForEveryClient",
+    )
     app = registered()
     refused = bc_authorize(app, login_hint=user.username, binding_message="Your bank: confirm")
     assert refused.status_code == 400, refused.content
