@@ -64,7 +64,9 @@ def test_a_client_assertion_with_unstorable_text_is_invalid_client(agent, url, v
         response = Client(raise_request_exception=False).post(url, {**data, **auth(signed)})
         assert response.status_code in (400, 401), response.content[:300]
         assert response.json()["error"] == "invalid_client"
-        expected = "client_authentication_failed" if url == "/o/bc-authorize/" else "client_assertion_malformed"
+        expected = (
+            "client_authentication_failed" if url == "/o/bc-authorize/" else "client_assertion_malformed"
+        )
         assert refusal().reason == expected
 
 

@@ -14,7 +14,6 @@ from oauth2_provider.models import get_application_model
 
 from django_agent_obo.adapter import DefaultAgentOBOAdapter
 from django_agent_obo.models import AuditEvent
-
 from django_agent_obo.registration import hash_initial_access_token
 from tests.conftest import (
     AUTHORIZE_URL,
@@ -89,8 +88,8 @@ def test_open_registration_gives_a_confidential_client_with_its_management_uri()
         ({"redirect_uris": [CALLBACK], "client_name": "evil\x00name"}, "NUL"),
         ({"redirect_uris": ["http://127.0.0.1/cb\x00"]}, "NUL"),
         # A lone surrogate (JSON escape or raw bytes) no database can store: it was a 500.
-        ('{"redirect_uris": ["%s"], "client_name": "a\\ud800"}' % CALLBACK, "surrogate"),
-        ('{"redirect_uris": ["%s\\udfff"]}' % CALLBACK, "surrogate"),
+        ('{"redirect_uris": ["' + CALLBACK + '"], "client_name": "a\\ud800"}', "surrogate"),
+        ('{"redirect_uris": ["' + CALLBACK + '\\udfff"]}', "surrogate"),
         (b'{"redirect_uris": ["' + CALLBACK.encode() + b'"], "client_name": "a\xed\xa0\x80"}', "surrogate"),
         ({"redirect_uris": [CALLBACK], "grant_types": ["client_credentials"]}, "client_credentials"),
         ({"redirect_uris": [CALLBACK], "grant_types": ["password"]}, "password"),
@@ -304,7 +303,11 @@ class FakeMetadataFetcher:
     """DOT's ``CIMD_METADATA_FETCHER``: the document a client publishes at its URL."""
 
     def fetch(self, client_id: str) -> tuple[dict[str, Any], int]:
-        document = {"client_id": client_id, "client_name": CIMD_NAME["value"], "redirect_uris": [REDIRECT_URI]}
+        document = {
+            "client_id": client_id,
+            "client_name": CIMD_NAME["value"],
+            "redirect_uris": [REDIRECT_URI],
+        }
         return document, 300
 
 

@@ -111,7 +111,11 @@ def test_posts_naming_a_public_client_do_not_lock_its_devices_out(settings):
     from tests.fixtures_device import DEVICE_AUTHORIZATION_URL, DEVICE_CODE, post_form
 
     cache.clear()
-    settings.AGENT_OBO = {**settings.AGENT_OBO, "TOKEN_RATE_LIMIT": "5/min", "TOKEN_FAILURE_RATE_LIMIT": "5/min"}
+    settings.AGENT_OBO = {
+        **settings.AGENT_OBO,
+        "TOKEN_RATE_LIMIT": "5/min",
+        "TOKEN_FAILURE_RATE_LIMIT": "5/min",
+    }
     Application = get_application_model()
     cli = Application.objects.create(
         name="Calendar CLI",
@@ -122,7 +126,9 @@ def test_posts_naming_a_public_client_do_not_lock_its_devices_out(settings):
     named = {"grant_type": DEVICE_CODE, "client_id": cli.client_id, "device_code": "guess"}
     for n in range(1, 13):
         post_form(TOKEN_URL, named, REMOTE_ADDR=f"198.51.100.{n}")
-    from_one_address = [post_form(TOKEN_URL, named, REMOTE_ADDR="198.51.100.200").status_code for _ in range(7)]
+    from_one_address = [
+        post_form(TOKEN_URL, named, REMOTE_ADDR="198.51.100.200").status_code for _ in range(7)
+    ]
     assert from_one_address[:5] == [400] * 5 and set(from_one_address[5:]) == {429}
     poll = {"grant_type": DEVICE_CODE, "client_id": cli.client_id, "device_code": body["device_code"]}
     device = post_form(TOKEN_URL, poll, REMOTE_ADDR="203.0.113.9")
@@ -138,7 +144,12 @@ def test_wrong_secrets_naming_a_ciba_client_do_not_lock_out_its_polls(settings, 
     cache.clear()
     settings.AGENT_OBO = {**settings.AGENT_OBO, "TOKEN_FAILURE_RATE_LIMIT": "3/min"}
     auth_req_id = bc_authorize(client_app, login_hint=user.username).json()["auth_req_id"]
-    wrong = {"grant_type": CIBA, "auth_req_id": "x", "client_id": client_app.client_id, "client_secret": "guess"}
+    wrong = {
+        "grant_type": CIBA,
+        "auth_req_id": "x",
+        "client_id": client_app.client_id,
+        "client_secret": "guess",
+    }
     for n in range(1, 7):
         Client().post(TOKEN_URL, wrong, REMOTE_ADDR=f"198.51.100.{n}")
     answer = poll(client_app, auth_req_id)

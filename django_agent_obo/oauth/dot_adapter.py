@@ -39,11 +39,11 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+from django.core.cache import cache
 from django.db import router, transaction
 from django.db.transaction import TransactionManagementError
 from django.http import HttpRequest
 from django.urls import reverse
-from django.core.cache import cache
 from oauth2_provider import cimd
 from oauth2_provider.models import DeviceCodeResponse, get_access_token_model, get_application_model
 from oauth2_provider.oauth2_validators import OAuth2Validator
