@@ -402,3 +402,25 @@ def test_pending_approval_applies_to_backchannel_requests(settings, user):
     denied = AuditEvent.objects.get(event="backchannel.denied")
     assert denied.reason == "client_pending_approval"
     assert poll(app, created.json()["auth_req_id"]).json()["error"] == "access_denied"
+
+
+def test_pending_approval_turns_a_device_approval_after_rejection_into_a_denial(settings, user):
+    """As on the consent page's POST and for CIBA: a self-registered device client rejected
+    while its request waits gets no approval from the user's answer."""
+    from django_agent_obo.models import ClientApproval
+    from tests.fixtures_device import DEVICE_CODE, answer, ask
+
+    configure(
+        settings,
+        REGISTRATION_REQUIRES_APPROVAL=True,
+        REGISTRATION_GRANT_TYPES=["authorization_code", "refresh_token", DEVICE_CODE],
+    )
+    app = registered(grant_types=[DEVICE_CODE], redirect_uris=[])
+    ClientApproval.objects.filter(application=app.model).update(status=ClientApproval.APPROVED)
+    body = ask(app).json()
+    ClientApproval.objects.filter(application=app.model).update(status=ClientApproval.REJECTED)
+    assert answer(user, app, body["user_code"]).status_code == 302
+    denied = AuditEvent.objects.get(event="consent.denied")
+    assert denied.reason == "client_pending_approval"
+    data = {"grant_type": DEVICE_CODE, "device_code": body["device_code"]}
+    assert Client().post(TOKEN_URL, data, **app.basic()).json()["error"] == "access_denied"
