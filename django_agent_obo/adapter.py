@@ -13,6 +13,7 @@ from . import agent_documents
 from .conf import agent_obo_settings
 from .models import Agent
 from .refusals import DelegationRefused  # raised by the hooks (docs/adapter.md)
+from .registration import is_self_registered
 
 
 class DefaultAgentOBOAdapter:
@@ -92,8 +93,11 @@ class DefaultAgentOBOAdapter:
 
     def may_use_backchannel(self, application: Model) -> bool:
         """Whether a client may send backchannel authentication requests (CIBA §7).
-        Default: every confidential client (it has authenticated by the time this is asked)."""
-        return bool(getattr(application, "client_type", None) == "confidential")
+        Default: every confidential client an admin made (it has authenticated by the time this
+        is asked). Not one that registered itself (RFC 7591): such a request reaches any user
+        named by ``login_hint``, with the client's own name and binding message."""
+        confidential = getattr(application, "client_type", None) == "confidential"
+        return confidential and not is_self_registered(application)
 
     def resolve_login_hint(self, login_hint: str, application: Model) -> Any:
         """The active user a CIBA ``login_hint`` names (CIBA §7.1), or None (``unknown_user_id``).

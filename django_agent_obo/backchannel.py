@@ -29,6 +29,7 @@ from .conf import agent_obo_settings
 from .models import Agent, AuditEvent, BackchannelClient, BackchannelRequest, Event
 from .models.backchannel import notification_endpoint_problem
 from .refusals import Refusal
+from .registration import awaiting_approval
 
 log = logging.getLogger("django_agent_obo.backchannel")
 
@@ -138,7 +139,8 @@ def decide(pk: int, user: Any, *, allow: bool, duration_seconds: int | None, ip:
     """Record the user's answer to their own pending request, once (a second answer, a
     stranger's or a late one raises :class:`NotPending`). Returns the new status.
 
-    An approval re-checks the agent as consent does, then creates or widens the standing
+    An approval re-checks the client's approval (``REGISTRATION_REQUIRES_APPROVAL``) and the
+    agent as consent does, then creates or widens the standing
     :class:`~django_agent_obo.models.AgentGrant`; a refused re-check denies the request.
     """
     with transaction.atomic():
@@ -154,6 +156,8 @@ def decide(pk: int, user: Any, *, allow: bool, duration_seconds: int | None, ip:
         scopes = row.scope.split()
         chain = [row.agent.actor_id] if row.agent else []
         reason = "user_denied"
+        if allow and awaiting_approval(row.application):  # rejected since it asked
+            allow, reason = False, "client_pending_approval"
         if allow and row.agent is not None:
             try:
                 get_adapter().resolve_requested_actor(row.agent.actor_id, row.application, scopes, user)

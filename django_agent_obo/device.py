@@ -20,6 +20,7 @@ from . import audit, delegation
 from .adapter import DelegationRefused, get_adapter
 from .backchannel import SLOW_DOWN_STEP_SECONDS, PollRefused
 from .models import Agent, AuditEvent, DeviceAuthorization, Event
+from .registration import awaiting_approval
 
 
 def create(
@@ -62,7 +63,8 @@ class NotPending(Exception):
 
 def decide(device_grant: Any, user: Any, *, allow: bool, duration_seconds: int | None, ip: str | None) -> str:
     """Record the user's answer to a device request they entered the code of, once (RFC 8628
-    §3.3). An approval re-checks the agent as consent does and records it as consent does
+    §3.3). An approval re-checks the client's approval (``REGISTRATION_REQUIRES_APPROVAL``) and
+    the agent as consent does and records it as consent does
     (:func:`~django_agent_obo.delegation.record_consent`); a refused re-check denies."""
     with transaction.atomic():
         model = type(device_grant)
@@ -80,6 +82,8 @@ def decide(device_grant: Any, user: Any, *, allow: bool, duration_seconds: int |
         scopes = grant.scope.split()
         chain = [row.agent.actor_id] if row.agent else []
         reason = "user_denied"
+        if allow and awaiting_approval(row.application):  # rejected since it asked
+            allow, reason = False, "client_pending_approval"
         if allow and row.agent is not None:
             try:
                 get_adapter().resolve_requested_actor(row.agent.actor_id, row.application, scopes, user)

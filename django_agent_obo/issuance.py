@@ -117,6 +117,7 @@ class Issuance:
     # Who authenticated (``oauth/throttle.py`` counts them apart from anonymous failures).
     authenticated: bool = False
     authenticated_client_id: str = ""
+    public_client: bool = False  # named a public client: no credential, counted per address only
     client_agent: tuple[Any, Agent | None] | None = None  # (client pk, its agent) once verified
     actor_jkt: str = ""  # RFC 9449: the key a presented DPoP-bound actor token is bound to
     # Whom a refusal's audit row names, as far as the request got.

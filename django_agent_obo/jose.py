@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 from collections.abc import Collection, Mapping
 from types import MappingProxyType
 from typing import Any, Protocol
@@ -18,6 +19,7 @@ import jwt
 from jwt.utils import base64url_decode
 
 FORBIDDEN_HEADERS = ("jku", "x5u", "jwk", "x5c", "crit")
+UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 _PYJWT_ERRORS: tuple[tuple[type[Exception], str], ...] = (
     (jwt.ExpiredSignatureError, "expired"),
@@ -44,14 +46,30 @@ class KeySet(Protocol):
         """The public key for ``kid`` if it is known and registered for ``alg``."""
 
 
+def _unstorable(value: Any) -> bool:
+    """A NUL or a lone surrogate anywhere in ``value`` (no database stores either)."""
+    if isinstance(value, str):
+        return UNSTORABLE.search(value) is not None
+    if isinstance(value, dict):
+        return any(_unstorable(k) or _unstorable(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_unstorable(item) for item in value)
+    return False
+
+
 def json_segment(segment: str) -> dict[str, Any]:
     """A base64url-encoded JSON object (a JWS header or payload), or ``malformed``; not
-    cached, for segments seen once (a DPoP proof's payload)."""
+    cached, for segments seen once (a DPoP proof's payload). UTF-8 (RFC 7515 §2) without
+    NUL or lone surrogates: its claims may reach a lookup or the replay store."""
     try:
-        value = json.loads(base64url_decode(segment))
+        text = base64url_decode(segment).decode("utf-8")
+        value = json.loads(text)
+        # Strict JSON has no raw control characters and strict UTF-8 no raw surrogates: only
+        # an escape (\\u0000, \\ud800) makes them, so the walk runs only for text with one.
+        unstorable = "\\u" in text and _unstorable(value)
     except (ValueError, TypeError, RecursionError) as exc:  # RecursionError: absurdly nested JSON
         raise JWTRefused("malformed") from exc
-    if not isinstance(value, dict):
+    if not isinstance(value, dict) or unstorable:
         raise JWTRefused("malformed")
     return value
 

@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from .conf import agent_obo_settings
+from .jose import UNSTORABLE
 
 
 def hash_initial_access_token(token: str) -> str:
@@ -56,8 +57,8 @@ def metadata_problem(data: Any) -> str | None:
     or None. Checked before DOT's own rules (RFC 7591 §2, §3.2.2 ``invalid_client_metadata``)."""
     if not isinstance(data, dict):
         return None  # DOT answers this one itself
-    if any("\x00" in s for s in _strings(data)):
-        return "Client metadata must not contain NUL characters."
+    if any(UNSTORABLE.search(s) for s in _strings(data)):
+        return "Client metadata must not contain NUL characters or lone surrogates."
     name = data.get("client_name")
     if name is not None and (not isinstance(name, str) or any(ord(c) < 32 for c in name)):
         return "client_name must be a single-line string."

@@ -388,3 +388,33 @@ def test_admin_lists_device_requests_read_only(admin_client, tv, tv_agent, user)
         == 403
     )
     assert admin_client.get("/admin/django_agent_obo/deviceauthorization/add/").status_code == 403
+
+
+def test_a_code_entered_while_its_user_approves_stays_with_the_approver(
+    tv, tv_agent, user, other_user, monkeypatch
+):
+    """Someone else entering the user code between the approver's page and its commit (DOT
+    saved the new user unconditionally, after the status changed) takes nothing: the token is
+    the approver's, and the latecomer is told the code was used."""
+    from oauth2_provider.views.device import DeviceGrantForm
+
+    from django_agent_obo import device
+
+    body = start(tv, tv_agent)
+    enter_code(user, body["user_code"])
+    read_code = DeviceGrantForm.clean_user_code
+
+    def approved_meanwhile(form):
+        code = read_code(form)  # the latecomer's form saw the request still pending
+        pending = get_device_grant_model().objects.get(user_code=code)
+        device.decide(pending, user, allow=True, duration_seconds=None, ip=None)
+        return code
+
+    monkeypatch.setattr(DeviceGrantForm, "clean_user_code", approved_meanwhile)
+    late = logged_in(other_user).post("/o/device/", {"user_code": body["user_code"]})
+    assert late.status_code == 200 and b"already" in late.content, late.content[:300]
+    assert get_device_grant_model().objects.get().user_id == user.pk
+    response = redeem(tv, body["device_code"], actor_token=actor_assertion(tv_agent))
+    assert response.status_code == 200, response.content
+    record = IssuedToken.objects.get(jti=decode_unverified(response.json()["access_token"])["jti"])
+    assert record.user_id == user.pk and record.agent_grant.user_id == user.pk

@@ -8,12 +8,17 @@ from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
+from django.core.cache import cache
 from django.test import Client
 from oauth2_provider.models import get_application_model
 
+from django_agent_obo.adapter import DefaultAgentOBOAdapter
+from django_agent_obo.models import AuditEvent
 from django_agent_obo.registration import hash_initial_access_token
 from tests.conftest import (
     AUTHORIZE_URL,
+    REDIRECT_URI,
+    TOKEN_URL,
     App,
     authorize_params,
     hidden_fields,
@@ -82,6 +87,10 @@ def test_open_registration_gives_a_confidential_client_with_its_management_uri()
     [
         ({"redirect_uris": [CALLBACK], "client_name": "evil\x00name"}, "NUL"),
         ({"redirect_uris": ["http://127.0.0.1/cb\x00"]}, "NUL"),
+        # A lone surrogate (JSON escape or raw bytes) no database can store: it was a 500.
+        ('{"redirect_uris": ["' + CALLBACK + '"], "client_name": "a\\ud800"}', "surrogate"),
+        ('{"redirect_uris": ["' + CALLBACK + '\\udfff"]}', "surrogate"),
+        (b'{"redirect_uris": ["' + CALLBACK.encode() + b'"], "client_name": "a\xed\xa0\x80"}', "surrogate"),
         ({"redirect_uris": [CALLBACK], "grant_types": ["client_credentials"]}, "client_credentials"),
         ({"redirect_uris": [CALLBACK], "grant_types": ["password"]}, "password"),
         ({"redirect_uris": [CALLBACK], "client_name": {"a": 1}}, "client_name"),
@@ -282,3 +291,136 @@ def test_a_management_refusal_leaves_an_audit_row():
     assert Client().put(uri, bad, content_type="application/json").status_code == 401
     row = _registration_rows()[-1]
     assert (row.outcome, row.reason, row.detail["method"]) == ("failure", "registration_token_invalid", "PUT")
+
+
+# --- Client ID Metadata Documents (DOT's CIMD, SPEC §10) ----------------------------------------
+
+CIMD_URL = "https://cimd.example/client.json"
+CIMD_NAME = {"value": "A metadata client"}
+
+
+class FakeMetadataFetcher:
+    """DOT's ``CIMD_METADATA_FETCHER``: the document a client publishes at its URL."""
+
+    def fetch(self, client_id: str) -> tuple[dict[str, Any], int]:
+        document = {
+            "client_id": client_id,
+            "client_name": CIMD_NAME["value"],
+            "redirect_uris": [REDIRECT_URI],
+        }
+        return document, 300
+
+
+@pytest.mark.django_db(transaction=True)  # as served: only the token request runs in a transaction
+@pytest.mark.parametrize("name", ["evil\x00name", "evil\ud800name", "two\nlines"])
+def test_a_metadata_document_our_checks_refuse_is_an_unknown_client_never_a_500(settings, user, name):
+    """A document DOT would store as given or fail on (the database refusing its text, which
+    also broke the token request's transaction) names no client: ``invalid_client``, and the
+    consent page is the error page."""
+    CIMD_NAME["value"] = name
+    cache.clear()  # DOT's failure backoff of earlier tests
+    dot(settings, CIMD_METADATA_FETCHER="tests.test_registration.FakeMetadataFetcher")
+    redeemed = Client(raise_request_exception=False).post(
+        TOKEN_URL,
+        {
+            "grant_type": "authorization_code",
+            "client_id": CIMD_URL,
+            "code": "c",
+            "code_verifier": "v" * 43,
+            "redirect_uri": REDIRECT_URI,
+        },
+    )
+    assert redeemed.status_code == 401, redeemed.content[:300]
+    assert redeemed.json()["error"] == "invalid_client"
+    assert AuditEvent.objects.filter(event="token.refused").exists()
+    cache.clear()  # DOT's failure backoff, so the page fetches the document again
+    params = authorize_params(App(None, CIMD_URL, ""), pkce()[1])
+    page = logged_in(user).get(AUTHORIZE_URL + "?" + urlencode(params))
+    assert page.status_code == 400, page.content[:300]
+    assert not get_application_model().objects.filter(client_id=CIMD_URL).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_metadata_document_client_reaches_the_consent_page(settings, user):
+    CIMD_NAME["value"] = "A metadata client"
+    cache.clear()
+    dot(settings, CIMD_METADATA_FETCHER="tests.test_registration.FakeMetadataFetcher")
+    params = authorize_params(App(None, CIMD_URL, ""), pkce()[1])
+    page = logged_in(user).get(AUTHORIZE_URL + "?" + urlencode(params))
+    assert page.status_code == 200, page.content[:300]
+    assert b"A metadata client" in page.content
+
+
+class BackchannelForEveryClient(DefaultAgentOBOAdapter):
+    """A site that lets its self-registered clients ask users for approval (CIBA)."""
+
+    def may_use_backchannel(self, application: Any) -> bool:
+        return True
+
+
+def test_a_self_registered_client_cannot_ask_users_for_approval_by_default(user):
+    """``/o/bc-authorize/`` reaches any user by ``login_hint``, with the client's own name and
+    binding message: a stranger's client registered by open registration may not use it."""
+    from django_agent_obo.models import AuditEvent, BackchannelRequest
+    from tests.fixtures_backchannel import bc_authorize
+
+    app = registered()
+    refused = bc_authorize(app, login_hint=user.username, binding_message="Your bank: confirm")
+    assert refused.status_code == 400, refused.content
+    assert refused.json()["error"] == "unauthorized_client"
+    assert AuditEvent.objects.get(event="backchannel.requested").reason == "backchannel_not_allowed"
+    assert not BackchannelRequest.objects.exists()
+    assert bc_authorize(make_app(), login_hint=user.username).status_code == 200  # an admin's client
+
+
+def test_pending_approval_applies_to_backchannel_requests(settings, user):
+    """Where the site lets self-registered clients use ``/o/bc-authorize/``, one it has not
+    approved starts no asynchronous request, and one rejected while its request waits gets the
+    user's approval turned into a denial."""
+    from django_agent_obo.models import AuditEvent, BackchannelRequest, ClientApproval
+    from tests.fixtures_backchannel import answer, bc_authorize, poll
+
+    configure(
+        settings,
+        REGISTRATION_REQUIRES_APPROVAL=True,
+        ADAPTER="tests.test_registration.BackchannelForEveryClient",
+    )
+    app = registered()
+    refused = bc_authorize(app, login_hint=user.username, binding_message="Your bank: confirm")
+    assert refused.status_code == 400, refused.content
+    assert refused.json()["error"] == "unauthorized_client"
+    row = AuditEvent.objects.get(event="backchannel.requested")
+    assert row.outcome == "failure" and row.reason == "client_pending_approval"
+    assert not BackchannelRequest.objects.exists()
+
+    ClientApproval.objects.filter(application=app.model).update(status=ClientApproval.APPROVED)
+    created = bc_authorize(app, login_hint=user.username)
+    assert created.status_code == 200, created.content
+    ClientApproval.objects.filter(application=app.model).update(status=ClientApproval.REJECTED)
+    answer(user, BackchannelRequest.objects.get().pk, allow=True)
+    assert BackchannelRequest.objects.get().status == BackchannelRequest.DENIED
+    denied = AuditEvent.objects.get(event="backchannel.denied")
+    assert denied.reason == "client_pending_approval"
+    assert poll(app, created.json()["auth_req_id"]).json()["error"] == "access_denied"
+
+
+def test_pending_approval_turns_a_device_approval_after_rejection_into_a_denial(settings, user):
+    """As on the consent page's POST and for CIBA: a self-registered device client rejected
+    while its request waits gets no approval from the user's answer."""
+    from django_agent_obo.models import ClientApproval
+    from tests.fixtures_device import DEVICE_CODE, answer, ask
+
+    configure(
+        settings,
+        REGISTRATION_REQUIRES_APPROVAL=True,
+        REGISTRATION_GRANT_TYPES=["authorization_code", "refresh_token", DEVICE_CODE],
+    )
+    app = registered(grant_types=[DEVICE_CODE], redirect_uris=[])
+    ClientApproval.objects.filter(application=app.model).update(status=ClientApproval.APPROVED)
+    body = ask(app).json()
+    ClientApproval.objects.filter(application=app.model).update(status=ClientApproval.REJECTED)
+    assert answer(user, app, body["user_code"]).status_code == 302
+    denied = AuditEvent.objects.get(event="consent.denied")
+    assert denied.reason == "client_pending_approval"
+    data = {"grant_type": DEVICE_CODE, "device_code": body["device_code"]}
+    assert Client().post(TOKEN_URL, data, **app.basic()).json()["error"] == "access_denied"

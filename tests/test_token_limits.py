@@ -101,3 +101,57 @@ def test_failures_from_one_address_are_limited_whatever_client_they_name(setting
         TOKEN_URL, {"grant_type": "client_credentials", "client_id": "guess-9"}, REMOTE_ADDR="203.0.113.7"
     )
     assert elsewhere.status_code == 401
+
+
+def test_posts_naming_a_public_client_do_not_lock_its_devices_out(settings):
+    """A public client "authenticates" by naming its client_id, which anyone can do: its
+    requests are counted per address, never on a counter of its own that strangers could fill."""
+    from oauth2_provider.models import get_application_model
+
+    from tests.fixtures_device import DEVICE_AUTHORIZATION_URL, DEVICE_CODE, post_form
+
+    cache.clear()
+    settings.AGENT_OBO = {
+        **settings.AGENT_OBO,
+        "TOKEN_RATE_LIMIT": "5/min",
+        "TOKEN_FAILURE_RATE_LIMIT": "5/min",
+    }
+    Application = get_application_model()
+    cli = Application.objects.create(
+        name="Calendar CLI",
+        client_type=Application.CLIENT_PUBLIC,
+        authorization_grant_type=Application.GRANT_DEVICE_CODE,
+    )
+    body = post_form(DEVICE_AUTHORIZATION_URL, {"client_id": cli.client_id, "scope": "calendar.read"}).json()
+    named = {"grant_type": DEVICE_CODE, "client_id": cli.client_id, "device_code": "guess"}
+    for n in range(1, 13):
+        post_form(TOKEN_URL, named, REMOTE_ADDR=f"198.51.100.{n}")
+    from_one_address = [
+        post_form(TOKEN_URL, named, REMOTE_ADDR="198.51.100.200").status_code for _ in range(7)
+    ]
+    assert from_one_address[:5] == [400] * 5 and set(from_one_address[5:]) == {429}
+    poll = {"grant_type": DEVICE_CODE, "client_id": cli.client_id, "device_code": body["device_code"]}
+    device = post_form(TOKEN_URL, poll, REMOTE_ADDR="203.0.113.9")
+    assert device.status_code == 400, device.content
+    assert error_of(device) == "authorization_pending"
+
+
+def test_wrong_secrets_naming_a_ciba_client_do_not_lock_out_its_polls(settings, user, client_app):
+    """A CIBA poll authenticates the client: it is counted on the client's own traffic, not as
+    an anonymous failure on the claimed id that wrong secrets from anywhere fill."""
+    from tests.fixtures_backchannel import CIBA, bc_authorize, poll
+
+    cache.clear()
+    settings.AGENT_OBO = {**settings.AGENT_OBO, "TOKEN_FAILURE_RATE_LIMIT": "3/min"}
+    auth_req_id = bc_authorize(client_app, login_hint=user.username).json()["auth_req_id"]
+    wrong = {
+        "grant_type": CIBA,
+        "auth_req_id": "x",
+        "client_id": client_app.client_id,
+        "client_secret": "guess",
+    }
+    for n in range(1, 7):
+        Client().post(TOKEN_URL, wrong, REMOTE_ADDR=f"198.51.100.{n}")
+    answer = poll(client_app, auth_req_id)
+    assert answer.status_code == 400, answer.content
+    assert error_of(answer) == "authorization_pending"

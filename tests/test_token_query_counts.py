@@ -87,9 +87,11 @@ def test_ciba_poll_that_gets_the_token(user, client_app, agent):
 # Measured in the steady state. Before the redesign (2026-12-01 code): 23, 21, 28, 23, 47, 29, 14.
 # Since: the example project's rate limits count in their own rows (RATE_LIMIT_STORE "database":
 # a SELECT and one upsert instead of the database cache's 1 + 5 statements), and CIBA runs the
-# DPoP hook (its client's DPoP policy: one statement more, #18); and the agent's pending_approval
-# is read with its lock instead of by a deferred-field load after it (one fewer wherever an
-# agent acts).
+# DPoP hook (its client's DPoP policy: one statement more, #18). A CIBA poll is counted on its
+# client's own rate limit as every other grant's request is (the limit's SELECT and upsert: two
+# more; before, it was counted as an anonymous failure that wrong secrets could fill). The
+# agent's pending_approval is read with its lock instead of by a deferred-field load after it
+# (one fewer wherever an agent acts).
 CEILINGS = {
     "actor_token": 11,
     "client_token": 10,
@@ -97,5 +99,5 @@ CEILINGS = {
     "code_plain": 12,
     "refresh_delegated": 35,
     "exchange": 17,
-    "ciba": 14,
+    "ciba": 16,
 }

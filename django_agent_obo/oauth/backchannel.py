@@ -16,6 +16,7 @@ from oauthlib.oauth2.rfc6749 import errors
 from oauthlib.openid.connect.core.grant_types.base import GrantTypeBase as OpenIDGrantTypeBase
 
 from .. import backchannel, issuance
+from . import throttle
 from .errors import refuse
 from .grants import TokenGrant, redeem_approval
 
@@ -38,6 +39,7 @@ class CibaGrant(TokenGrant):
         if request.grant_type != CIBA:
             raise errors.UnsupportedGrantTypeError(request=request)
         self.validate_client_confidential(request)
+        throttle.count_authenticated(request)  # the client's own traffic (oauth/throttle.py)
         auth_req_id = getattr(request, "auth_req_id", None)
         if not auth_req_id:
             refuse("auth_req_id_missing", "auth_req_id is required.", request)

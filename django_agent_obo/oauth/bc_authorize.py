@@ -30,6 +30,7 @@ from ..conf import agent_obo_settings
 from ..models import Agent, AuditEvent, BackchannelClient, Event
 from ..refusals import Refusal
 from . import throttle
+from .authorize import check_approved
 
 SINGLE_VALUED = (
     "client_id",
@@ -108,6 +109,10 @@ class BackchannelAuthenticationView(View):
             raise Refused(
                 "unauthorized_client", "backchannel_not_allowed", "This client may not use this endpoint."
             )
+        try:  # REGISTRATION_REQUIRES_APPROVAL, as at the authorization and device endpoints
+            check_approved(client)
+        except DelegationRefused as refusal:
+            raise Refused(refusal.error, refusal.reason, refusal.description) from refusal
         params = request.POST
         mode, notification_token = self._delivery(client, params.get("client_notification_token", ""))
         scopes = self._scopes(request, client, params.get("scope", ""))

@@ -184,6 +184,20 @@ class AgentDeviceUserCodeView(DeviceUserCodeView):
                 return self._too_many(rate, limit)
         return super().post(request, *args, **kwargs)
 
+    def form_valid(self, form: Any) -> HttpResponse:
+        """DOT's, except that the signed-in user is recorded only while the request is still
+        pending, in one conditional update: DOT saves it unconditionally, so a code entered
+        while its approver's answer commits handed that approval to whoever entered it."""
+        grant = form.cleaned_data["device_grant"]
+        model = type(grant)
+        pending = model.objects.filter(pk=grant.pk, status=model.AUTHORIZATION_PENDING)
+        if not pending.update(user=self.request.user):
+            form.add_error("user_code", "User code has already been used")
+            return self.form_invalid(form)
+        grant.user = self.request.user
+        self.device_grant = grant
+        return HttpResponseRedirect(self.get_success_url())
+
     def form_invalid(self, form: Any) -> HttpResponse:
         rate = agent_obo_settings.DEVICE_USER_CODE_RATE_LIMIT
         if rate:

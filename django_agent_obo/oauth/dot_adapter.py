@@ -12,7 +12,9 @@ when DOT's behaviour under one of them changes:
 * RFC 8707 ``resource`` of a code is narrowed to the Grant claimed once, not read again
   (``_check_and_set_request_resource`` reads the Grant only for ``authorization_code``);
 * Basic credentials and the client row are read with DOT's own helpers
-  (``_extract_basic_auth``, ``_load_application``).
+  (``_extract_basic_auth``, ``_load_application``); a Client ID Metadata Document is resolved
+  there in a savepoint, checked as registration metadata, and backed off as DOT does
+  (``cimd._backoff_cache_key``) when refused.
 
 And what DOT 3.4.1's device flow needs to run with oauthlib 4.0.1 (NOTES-DOT §14; RFC 8628):
 
@@ -37,15 +39,19 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+from django.core.cache import cache
 from django.db import router, transaction
+from django.db.transaction import TransactionManagementError
 from django.http import HttpRequest
 from django.urls import reverse
-from oauth2_provider.models import DeviceCodeResponse, get_access_token_model
+from oauth2_provider import cimd
+from oauth2_provider.models import DeviceCodeResponse, get_access_token_model, get_application_model
 from oauth2_provider.oauth2_validators import OAuth2Validator
 from oauth2_provider.settings import oauth2_settings
 from oauthlib.oauth2.rfc6749 import errors
 
 from .. import issuance
+from ..registration import metadata_problem
 from ..tokens import issuer
 from .errors import refuse
 
@@ -63,6 +69,23 @@ def attached(request: HttpRequest) -> issuance.Issuance | None:
     return found if isinstance(found, issuance.Issuance) else None
 
 
+class _RefusedDocument(Exception):
+    """A metadata document's client, stored by DOT, that our registration checks refuse."""
+
+
+def _document_problem(client: Any) -> str | None:
+    """:func:`~django_agent_obo.registration.metadata_problem` of what DOT stored from a
+    metadata document (RFC 7591 names; DOT keeps one grant type)."""
+    if client.registration_source != client.RegistrationSource.CIMD:
+        return None
+    grant = {client.GRANT_AUTHORIZATION_CODE: "authorization_code"}.get(
+        client.authorization_grant_type, client.authorization_grant_type
+    )
+    return metadata_problem(
+        {"client_name": client.name, "redirect_uris": client.redirect_uris.split(), "grant_types": [grant]}
+    )
+
+
 class DOTAdapter(OAuth2Validator):
     """The private parts of DOT's validator this package builds on (see the module)."""
 
@@ -73,6 +96,24 @@ class DOTAdapter(OAuth2Validator):
 
     def load_client(self, client_id: str, request: Any) -> Any:
         return self._load_application(client_id, request)
+
+    def _load_application(self, client_id: str, request: Any) -> Any:
+        """DOT's, with a Client ID Metadata Document resolved in a savepoint: a document whose
+        row the database refuses (DOT catches the error, the transaction stays broken) or whose
+        metadata our registration checks refuse is rolled back and names no client."""
+        if not cimd.is_cimd_client_id(client_id):
+            return super()._load_application(client_id, request)
+        try:
+            with transaction.atomic(using=router.db_for_write(get_application_model())):
+                client = super()._load_application(client_id, request)
+                if client is not None and _document_problem(client) is not None:
+                    raise _RefusedDocument
+        except (_RefusedDocument, TransactionManagementError):
+            # TransactionManagementError: DOT caught the database's refusal, then queried again
+            # (its backoff in a database cache). Both get DOT's failure backoff.
+            cache.set(cimd._backoff_cache_key(client_id), True, oauth2_settings.CIMD_FAILURE_BACKOFF_SECONDS)
+            return None
+        return client
 
     # --- storing the token, and recording it with its rows ---------------------------------
 

@@ -4,7 +4,8 @@ A client that authenticates is limited by its own traffic only (``TOKEN_RATE_LIM
 once oauthlib has authenticated it, before the grant does any work). A request that
 authenticates no client is counted against its source address and against the client id it
 claims (``TOKEN_FAILURE_RATE_LIMIT``); those counters only ever turn *failures* into ``429``, so
-nobody can lock a client out by naming its public ``client_id``.
+nobody can lock a client out by naming its public ``client_id``. A public client authenticates
+nothing: its requests count per address only.
 """
 
 from __future__ import annotations
@@ -14,14 +15,24 @@ from typing import Any
 from .. import audit, issuance, ratelimit
 from ..conf import agent_obo_settings
 from ..issuance import Issuance
+from . import client_auth
 from .errors import TooManyRequestsError
 
 
 def count_authenticated(request: Any) -> None:
     """The client authenticated: over its own limit, ``429``. Read only: the view counts the
-    request once its transaction is over (:func:`count_after`)."""
+    request once its transaction is over (:func:`count_after`).
+
+    A public client proved nothing (RFC 6749 §2.1: its ``client_id`` is all it sends, and anyone
+    can send it): its requests are counted as anonymous ones, per address only, so strangers
+    naming it cannot spend a limit its own devices share."""
     client_id = str(getattr(request.client, "client_id", "") or "")
     current = issuance.of(request)
+    if getattr(request.client, "client_type", None) == "public" and not client_auth.presents_assertion(
+        request
+    ):
+        current.public_client = True
+        return
     current.authenticated, current.authenticated_client_id = True, client_id
     rate = agent_obo_settings.TOKEN_RATE_LIMIT
     if not rate or not client_id:
@@ -58,7 +69,7 @@ def _count_unauthenticated_failure(current: Issuance) -> int | None:
         return None
     limit = ratelimit.parse_rate(rate)[0]
     keys = [("token-fail-ip", current.ip or "unknown")]
-    if current.client_id:
+    if current.client_id and not current.public_client:
         keys.append(("token-fail-id", current.client_id))
     over = [(count, wait) for count, wait in (ratelimit.hit(s, k, rate) for s, k in keys) if count > limit]
     if not over:
