@@ -80,10 +80,13 @@ def parse_user_pk(value: str | None) -> Any:
     """``value`` as a primary key of the site's user model (integer, UUID, ...), else None."""
     if not value:
         return None
+    field = get_user_model()._meta.pk
     try:
-        return get_user_model()._meta.pk.to_python(value)
+        pk = field.to_python(value)
+        field.run_validators(pk)  # an integer key beyond the column's range: no such user
     except ValidationError:
         return None
+    return pk
 
 
 class UserFilter(admin.SimpleListFilter):

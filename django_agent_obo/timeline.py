@@ -51,7 +51,9 @@ def build(
     since = now - timedelta(days=SUMMARY_DAYS)
     recent = events.filter(at__gte=since)
     page = events.filter(outcome=AuditEvent.FAILURE) if failures_only else events
-    cursor = page.filter(pk=before).values("at", "pk").first() if before and before.isdigit() else None
+    # ASCII digits only: str.isdigit alone takes "²", which int() refuses.
+    pk = int(before) if before and before.isascii() and before.isdigit() else None
+    cursor = page.filter(pk=pk).values("at", "pk").first() if pk is not None else None
     if cursor is not None:
         page = page.filter(at__lte=cursor["at"]).exclude(at=cursor["at"], pk__gte=cursor["pk"])
     rows = list(page.order_by("-at", "-id")[: PAGE_SIZE + 1])

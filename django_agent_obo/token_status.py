@@ -38,8 +38,20 @@ def cache_key(jti: str) -> str:
     return CACHE_PREFIX + jti
 
 
+# What a revoked token's cache entry says; kind and user are never read for a revoked token.
+REVOKED = (True, "", None)
+
+
 def evict(jtis: Iterable[str]) -> None:
-    """Drop cached statuses of revoked tokens; ``delegation`` calls this after commit."""
+    """Overwrite the cached statuses of revoked tokens with :data:`REVOKED`; ``delegation``
+    calls this after commit.
+
+    Not a delete: a resource server that read the row just before the commit caches what it
+    read with ``cache.add``, which cannot replace this entry, while this ``set`` replaces
+    whatever it cached first. Either order ends revoked.
+    """
     keys = [cache_key(jti) for jti in jtis]
     if keys:
-        caches[agent_obo_settings.RS_REVOCATION_CACHE_ALIAS].delete_many(keys)
+        caches[agent_obo_settings.RS_REVOCATION_CACHE_ALIAS].set_many(
+            dict.fromkeys(keys, REVOKED), int(agent_obo_settings.RS_REVOCATION_CACHE_SECONDS)
+        )

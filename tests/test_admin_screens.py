@@ -101,3 +101,21 @@ def test_allowed_clients_never_offer_an_agents_own_credentials(django_user_model
         },
     )
     assert refused.status_code == 200 and not Agent.objects.filter(actor_id="agent:travel").exists()
+
+
+def test_hostile_query_parameters_on_admin_screens_are_never_a_500(
+    django_user_model, user, client_app, agent
+):
+    """``?before=²`` (a digit to ``str.isdigit``, not to ``int``) and a user id beyond the
+    column's range (the ``?user=`` links) are pages without rows, not server errors."""
+    delegate(user, client_app, agent)
+    browser, _ = admin_client(django_user_model, username="root")
+    timelines = [
+        reverse("admin:django_agent_obo_agent_timeline", args=[agent.model.pk]),
+        reverse("admin:django_agent_obo_auditevent_user_timeline", args=[user.pk]),
+    ]
+    lists = [reverse(f"admin:django_agent_obo_{name}_changelist") for name in ("auditevent", "agentgrant")]
+    for url in [f"{page}?before={value}" for page in timelines for value in ("²", "٣", "9" * 30)] + [
+        f"{page}?user={'9' * 30}" for page in lists
+    ]:
+        assert browser.get(url).status_code == 200, url

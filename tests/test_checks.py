@@ -128,6 +128,38 @@ def test_unsafe_resource_server_settings_are_flagged(settings, key, value, check
     assert check_id in ids()
 
 
+@pytest.mark.parametrize(
+    ("allowed_hosts", "external_url", "flagged"),
+    [
+        (["*"], None, True),
+        ([".example.com"], None, True),
+        (["api.example.com"], None, False),
+        (["*"], "https://api.example.com", False),
+    ],
+)
+def test_a_dpop_htu_taken_from_a_wildcard_host_header_is_w111(settings, allowed_hosts, external_url, flagged):
+    """With ``ALLOWED_HOSTS = ["*"]`` the expected ``htu`` is whatever ``Host`` the caller sent,
+    so a proof collected by another server is accepted here (RFC 9449 §4.3 step 9)."""
+    settings.ALLOWED_HOSTS = allowed_hosts
+    settings.AGENT_OBO = {**settings.AGENT_OBO, "RS_EXTERNAL_URL": external_url}
+    assert ("agent_obo.W111" in ids()) is flagged
+
+
+@pytest.mark.parametrize(
+    ("uri", "flagged"),
+    [
+        ("http://auth.example.com/o/jwks/", True),
+        ("https://auth.example.com/o/jwks/", False),
+        ("http://127.0.0.1:8000/o/jwks/", False),
+        ("http://localhost/o/jwks/", False),
+    ],
+)
+def test_a_jwks_uri_over_plain_http_is_w110(settings, uri, flagged):
+    """Whoever is on the path of a plain-http JWK Set can serve keys of their own and sign any token."""
+    settings.AGENT_OBO = {**settings.AGENT_OBO, "RS_JWKS_URI": uri}
+    assert ("agent_obo.W110" in ids()) is flagged
+
+
 def urlconf(*patterns):
     module = types.ModuleType("site_urls")
     module.urlpatterns = list(patterns)

@@ -72,6 +72,7 @@ def test_registers_public_keys_from_a_jwks_file(tmp_path):
         (["--client", "no-such-client"], "No client application"),
         (["--scopes", "calendar.read admin.everything"], "Unknown scope"),
         (["--valid-until", "tomorrow"], "--valid-until"),
+        (["--valid-until", "2025-13-45T10:00:00Z"], "--valid-until"),  # the shape of one, no such day
         (["--jwks", "/nonexistent/jwks.json"], "Cannot read"),
     ],
 )
@@ -90,6 +91,7 @@ def test_bad_input_writes_nothing(args, message):
         {"keys": []},
         {"keys": [{"kty": "oct", "k": "c2VjcmV0"}]},
         "not json",
+        '{"keys": [' * 5000,  # deeper than Python's JSON parser goes (RecursionError)
     ],
 )
 def test_unusable_jwks_is_refused(tmp_path, document):

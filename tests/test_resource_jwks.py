@@ -25,12 +25,13 @@ class JwksServer:
         self.document: dict[str, Any] = {"keys": []}
         self.hits = 0
         self.status = 200
+        self.raw: bytes | None = None  # sent as is instead of ``document``
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
                 outer.hits += 1
-                body = json.dumps(outer.document).encode()
+                body = outer.raw if outer.raw is not None else json.dumps(outer.document).encode()
                 self.send_response(outer.status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(body)))
@@ -173,3 +174,30 @@ def test_a_key_dropped_from_the_ring_stops_validating_within_a_second(monkeypatc
     assert local.get(signing.kid, signing.alg) is not None  # rechecked at most once a second
     clock.now += 1
     assert local.get(signing.kid, signing.alg) is None
+
+
+@pytest.mark.parametrize(
+    "document",
+    [{"keys": 5}, {"keys": {"kid": "x"}}, {"keys": "abc"}, {}, [1, 2], "keys"],
+    ids=["keys a number", "keys an object", "keys a string", "no keys member", "an array", "a string"],
+)
+def test_a_malformed_jwk_set_keeps_the_known_keys_and_is_no_500(settings, jwks_server, client_app, document):
+    """A JWK Set that parses as JSON but is not one (RFC 7517 §5: an object whose ``keys`` is an
+    array of objects) is a failed fetch: the keys already known stay, the token is judged by them."""
+    configure(settings, RS_JWKS_URI=jwks_server.url, RS_JWKS_CACHE_SECONDS=0, RS_JWKS_MIN_REFRESH_SECONDS=0)
+    token = mint(client_app)
+    assert validate_access_token(token)
+    jwks_server.document = document
+    assert validate_access_token(token).client_id == client_app.client_id
+    assert jwks_server.hits == 2
+    with pytest.raises(TokenError) as caught:
+        validate_access_token(mint(client_app, headers={"kid": "unknown"}))
+    assert caught.value.reason == "token_kid"
+
+
+def test_a_jwk_set_nested_beyond_the_parser_is_a_failed_fetch(settings, jwks_server, client_app):
+    configure(settings, RS_JWKS_URI=jwks_server.url, RS_JWKS_CACHE_SECONDS=0, RS_JWKS_MIN_REFRESH_SECONDS=0)
+    token = mint(client_app)
+    assert validate_access_token(token)
+    jwks_server.raw = b'{"keys": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"  # under 256 KiB
+    assert validate_access_token(token).client_id == client_app.client_id

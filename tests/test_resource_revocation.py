@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from django_agent_obo import delegation
 from django_agent_obo.models import AgentGrant, IssuedToken
-from django_agent_obo.resource import TokenError, validate_access_token
+from django_agent_obo.resource import TokenError, revocation, validate_access_token
 from django_agent_obo.resource.revocation import cache_key
 from tests.fixtures_resource import bearer, configure, delegated_token, mint
 
@@ -88,6 +88,27 @@ def test_cache_mode_sees_a_revocation_at_once_when_sharing_the_cache(
     assert validate_access_token(token)
     revoke_the_grant(user, agent, django_capture_on_commit_callbacks)
     assert refused_reason(token) == "token_revoked"
+
+
+def test_a_revocation_committed_while_a_resource_server_reads_the_row_is_not_lost(
+    settings, user, client_app, agent, monkeypatch, django_capture_on_commit_callbacks
+):
+    """The resource server misses the cache and reads the row (live); the revocation commits
+    and evicts before the server caches what it read. Caching that stale "live" would let the
+    revoked token through for ``RS_REVOCATION_CACHE_SECONDS`` although the cache is shared."""
+    configure(settings, RS_REVOCATION_MODE="cache", RS_REVOCATION_CACHE_SECONDS=30)
+    token = delegated_token(user, client_app, agent)
+    real_load = revocation.load_status
+
+    def read_then_revocation_commits(jti):
+        found = real_load(jti)  # the row as it was: live
+        monkeypatch.setattr(revocation, "load_status", real_load)
+        revoke_the_grant(user, agent, django_capture_on_commit_callbacks)  # commits, evicts
+        return found
+
+    monkeypatch.setattr(revocation, "load_status", read_then_revocation_commits)
+    assert validate_access_token(token)  # in flight when the revocation came: accepted
+    assert refused_reason(token) == "token_revoked"  # every request after it: refused
 
 
 def test_cache_mode_is_stale_at_most_the_configured_seconds(settings, client_app, monkeypatch):

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
+from django.conf import settings
 from django.core import checks
 
 from ..conf import agent_obo_settings
 from .revocation import MODES
+
+LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1")
 
 ASYMMETRIC_ALGORITHMS = frozenset(
     {"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"}
@@ -43,4 +47,32 @@ def check_resource_settings(app_configs: Any = None, **kwargs: Any) -> list[chec
                 id="agent_obo.E103",
             )
         )
+    errors += check_key_source_and_htu()
     return errors
+
+
+def check_key_source_and_htu() -> list[checks.CheckMessage]:
+    """``W110``: a JWK Set over plain http (anyone on the path serves their own keys);
+    ``W111``: a DPoP ``htu`` compared with a ``Host`` that ``ALLOWED_HOSTS`` lets the caller choose."""
+    found: list[checks.CheckMessage] = []
+    uri = agent_obo_settings.RS_JWKS_URI
+    if uri and urlsplit(str(uri)).scheme == "http" and urlsplit(str(uri)).hostname not in LOOPBACK_HOSTS:
+        found.append(
+            checks.Warning(
+                f"AGENT_OBO['RS_JWKS_URI'] is fetched over plain http ({uri}).",
+                hint="Use the https jwks_uri: whoever can alter the answer can sign tokens.",
+                id="agent_obo.W110",
+            )
+        )
+    wildcard = [host for host in settings.ALLOWED_HOSTS if host == "*" or host.startswith(".")]
+    if wildcard and not agent_obo_settings.RS_EXTERNAL_URL:
+        found.append(
+            checks.Warning(
+                f"ALLOWED_HOSTS accepts {', '.join(wildcard)} and AGENT_OBO['RS_EXTERNAL_URL'] is not set: "
+                "a DPoP proof's htu is compared with the Host header the caller chose.",
+                hint="Set RS_EXTERNAL_URL to this API's public origin, e.g. 'https://api.example.com', "
+                "or list exact hosts.",
+                id="agent_obo.W111",
+            )
+        )
+    return found

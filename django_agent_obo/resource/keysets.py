@@ -138,7 +138,13 @@ class RemoteKeySet:
             body = response.read(MAX_JWKS_BYTES + 1)
         if len(body) > MAX_JWKS_BYTES:
             raise ValueError("the JWK Set is larger than 256 KiB")
-        return json.loads(body)
+        try:
+            document = json.loads(body)
+        except RecursionError as exc:  # absurdly nested JSON
+            raise ValueError("the JWK Set is nested too deeply") from exc
+        if not isinstance(document, dict) or not isinstance(document.get("keys"), list):
+            raise ValueError("not a JWK Set (RFC 7517 §5: an object with a keys array)")
+        return document
 
 
 _current: dict[str, KeySet] = {}

@@ -43,7 +43,7 @@ def _cached_status(jti: str, exp: int) -> TokenStatus | None:
     status = load_status(jti)
     ttl = min(int(agent_obo_settings.RS_REVOCATION_CACHE_SECONDS), max(1, exp - int(time.time())))
     value = (status.revoked, status.kind, status.user_id) if status is not None else _UNKNOWN
-    cache.set(key, value, ttl)
+    cache.add(key, value, ttl)  # never over a revocation written meanwhile (token_status.evict)
     return status
 
 

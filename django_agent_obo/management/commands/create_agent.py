@@ -76,11 +76,14 @@ class Command(BaseCommand):
                 jwks = validate_jwks(json.loads(options["jwks"].read_text()))
             except OSError as exc:
                 raise CommandError(f"Cannot read {options['jwks']}: {exc.strerror}.") from exc
-            except (ValueError, KeySetError) as exc:
+            except (ValueError, KeySetError, RecursionError) as exc:  # RecursionError: absurdly nested
                 raise CommandError(f"{options['jwks']} is not a usable JWK Set: {exc}") from exc
         valid_until = None
         if options["valid_until"]:
-            valid_until = parse_datetime(options["valid_until"])
+            try:
+                valid_until = parse_datetime(options["valid_until"])
+            except ValueError:  # well formed, but no such date or time (month 13)
+                valid_until = None
             if valid_until is None or valid_until.tzinfo is None:
                 raise CommandError("--valid-until must be an ISO 8601 date-time with a time zone.")
         agent = Agent(

@@ -38,6 +38,8 @@ FIELDS = (
 # The columns read per row: the id for the keyset, the username kept even after a user is deleted.
 COLUMNS = ("id", "username", *(name for name in FIELDS if name != "user"))
 PAGE_SIZE = 2000
+# A spreadsheet runs a cell starting with one of these as a formula (OWASP "CSV injection").
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def parse_since(value: str) -> datetime:
@@ -128,15 +130,23 @@ class Command(BaseCommand):
         return events
 
     def write_csv(self, events: QuerySet[AuditEvent]) -> None:
+        """RFC 4180 rows for spreadsheets: a cell that would start a formula gets a leading
+        ``'`` (client ids and scopes are recorded as an unauthenticated request claimed them);
+        JSON Lines keep the exact values."""
         out = self.stdout
-        writer = csv.writer(_LineSink(out), lineterminator="")
+        # "\r\n" as the terminator, so a cell holding either is quoted (RFC 4180 §2.6).
+        writer = csv.writer(_LineSink(out), lineterminator="\r\n")
         writer.writerow(FIELDS)
         for row in stream(events):
             record = as_record(row)
             record["actor_chain"] = " ".join(record["actor_chain"])
             record["ip"] = record["ip"] or ""
             record["detail"] = json.dumps(record["detail"], separators=(",", ":"), ensure_ascii=False)
-            writer.writerow([record[name] for name in FIELDS])
+            writer.writerow([_cell(record[name]) for name in FIELDS])
+
+
+def _cell(value: Any) -> Any:
+    return "'" + value if isinstance(value, str) and value.startswith(FORMULA_STARTS) else value
 
 
 class _LineSink:
@@ -146,4 +156,4 @@ class _LineSink:
         self.out = out
 
     def write(self, line: str) -> None:
-        self.out.write(line)
+        self.out.write(line.removesuffix("\r\n"))
