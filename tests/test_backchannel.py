@@ -276,3 +276,12 @@ def test_disabled_agent_at_approval_time_denies(user, client_app, agent):
     answer(user, row.pk)
     assert BackchannelRequest.objects.get(pk=row.pk).status == "denied"
     assert poll(client_app, body["auth_req_id"]).json()["error"] == "access_denied"
+
+
+def test_admin_keeps_requests_as_history(admin_client, client_app, agent, user):
+    _, row = start(client_app, agent)
+    base = f"/admin/django_agent_obo/backchannelrequest/{row.pk}"
+    assert admin_client.get(f"{base}/change/").status_code == 200
+    assert admin_client.post(f"{base}/change/", {}).status_code == 403
+    assert admin_client.post(f"{base}/delete/", {"post": "yes"}).status_code == 403
+    assert BackchannelRequest.objects.filter(pk=row.pk).exists()

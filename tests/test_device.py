@@ -388,6 +388,9 @@ def test_admin_lists_device_requests_read_only(admin_client, tv, tv_agent, user)
         == 403
     )
     assert admin_client.get("/admin/django_agent_obo/deviceauthorization/add/").status_code == 403
+    delete = f"/admin/django_agent_obo/deviceauthorization/{row.pk}/delete/"
+    assert admin_client.post(delete, {"post": "yes"}).status_code == 403
+    assert DeviceAuthorization.objects.filter(pk=row.pk).exists()
 
 
 def test_a_code_entered_while_its_user_approves_stays_with_the_approver(
