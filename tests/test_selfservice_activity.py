@@ -71,6 +71,16 @@ def test_decisions_name_the_application_and_protocol_detail_is_folded(user, clie
     assert client_app.client_id not in part
 
 
+def test_a_revocation_cause_is_said_without_an_undeclared_reason_warning(user, client_app, agent, caplog):
+    delegate(user, client_app, agent)
+    grant = AgentGrant.objects.get(user=user)
+    logged_in(user).post(f"/agents/grants/{grant.pk}/revoke/")
+    with caplog.at_level("WARNING", logger="django_agent_obo"):
+        html = logged_in(user).get(AGENTS).content.decode()
+    assert "ended: you revoked it" in activity_of(html)
+    assert "Undeclared refusal reason" not in caplog.text
+
+
 @pytest.mark.undeclared_reasons
 def test_unknown_reason_codes_never_show_raw(user, client_app, agent):
     delegate(user, client_app, agent)

@@ -152,7 +152,7 @@ def _decision(event: AuditEvent, names: dict[str, str], scope_words: dict[str, s
         return Line(event, f"You allowed it to act for you through {through}: {allowed}", through, "")
     if event.event == Event.GRANT_REVOKED:
         code = event.reason or str((event.detail or {}).get("reason", ""))
-        why = REVOKE_REASONS.get(code, reason_words(code) or "it was revoked")
+        why = REVOKE_REASONS.get(code) or reason_words(code) or "it was revoked"
         return Line(event, f"Its access through {through} ended: {why}", through, "")
     if event.reason == "user_denied":
         return Line(event, f"You said no to {through}", through, "")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 from ...actors import TOKEN_TYPE_ACCESS_TOKEN
@@ -15,6 +16,15 @@ CIBA = "urn:openid:params:grant-type:ciba"
 def _expect(condition: bool, message: str) -> None:
     if not condition:
         raise AssertionError(message)
+
+
+def wait_out(interval: int, polled_at: float, say: Callable[[str], None]) -> None:
+    """Sleep until ``interval`` seconds have passed since the last poll (CIBA §7.3, RFC 8628
+    §3.5: polling sooner is ``slow_down``)."""
+    wait = interval - (time.monotonic() - polled_at)
+    if wait > 0:
+        say(f"waiting {wait:.1f} s: the interval the server asked for")
+        time.sleep(wait)
 
 
 class AsyncApprovalChapter:
@@ -86,10 +96,7 @@ class AsyncApprovalChapter:
     def async_token(self) -> None:
         from .obo_demo import DEMO_ACTOR_ID, json_of
 
-        wait = self.interval - (time.monotonic() - self.polled_at)
-        if wait > 0:
-            self.say(f"waiting {wait:.1f} s: the interval the server asked for")  # type: ignore[attr-defined]
-            time.sleep(wait)
+        wait_out(self.interval, self.polled_at, self.say)  # type: ignore[attr-defined]
         response = self._poll()
         body = json_of(response)
         _expect(response.status_code == 200, f"the poll after approval answered {body}")

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 from django.conf import settings
 from django.http import HttpResponse
@@ -82,6 +82,10 @@ class Browser:
     def post(self, url: str, data: Any = None, **extra: Any) -> HttpResponse:
         response: Any = self.client.post(self.local(url), data, secure=self.secure, **extra)
         return response
+
+    def post_form(self, url: str, data: dict[str, str], **extra: Any) -> HttpResponse:
+        """Post as an OAuth client does: ``application/x-www-form-urlencoded`` (RFC 8628 §3.1)."""
+        return self.post(url, urlencode(data), content_type="application/x-www-form-urlencoded", **extra)
 
     def submit(self, form: Form, page_url: str, **extra_fields: str) -> HttpResponse:
         """Post ``form`` as a browser would (an empty action means the page's own URL)."""

@@ -35,6 +35,8 @@ from ...resource import validate_access_token
 from ...tokens import issuer, verify_access_token
 from ._demo_async import AsyncApprovalChapter
 from ._demo_browser import Browser, forms_of
+from ._demo_device import DeviceChapter
+from ._demo_dpop import DPoPChapter
 
 DEMO_USERNAME = "demo"
 DEMO_PASSWORD = "demo-password"  # the documented demo account
@@ -83,7 +85,7 @@ def bearer(token: str) -> dict[str, str]:
     return {"HTTP_AUTHORIZATION": f"Bearer {token}"}
 
 
-class Command(AsyncApprovalChapter, BaseCommand):
+class Command(AsyncApprovalChapter, DeviceChapter, DPoPChapter, BaseCommand):
     help = "Run the scripted agent-on-behalf-of-user demo end to end (exit 0 on success)."
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -129,6 +131,23 @@ class Command(AsyncApprovalChapter, BaseCommand):
             ("The user approves on /agents/requests/", self.async_approve),
             ("The client polls again: one token, with act", self.async_token),
             ("The user revokes that delegation too", self.revoke),
+            ("Seed a device client (demo-tv-client) the agent may run on", self.device_seed),
+            ("The device asks for a code for the agent (/o/device-authorization/)", self.device_request),
+            ("The device polls: the user has not entered the code yet", self.device_pending),
+            ("The user enters the code at /o/device/", self.device_enter_code),
+            ("The user reads the confirmation page and allows", self.device_confirm),
+            ("The device polls again with the agent's actor token: a token with act", self.device_token),
+            ("The API call with the device's token succeeds and sees the actor", self.api_call),
+            ("The user revokes the device's delegation", self.revoke),
+            (
+                "The client asks again for a token bound to the agent's key (dpop_jkt)",
+                self.dpop_authorization_url,
+            ),
+            ("The user allows again (already signed in)", self.consent),
+            ("The code is redeemed with a DPoP proof: token_type DPoP, cnf.jkt", self.dpop_redeem),
+            ("The API call with Authorization: DPoP and a proof succeeds", self.dpop_api_call),
+            ("A thief's replays of the DPoP token are refused", self.dpop_thief),
+            ("The user revokes the DPoP-bound delegation", self.revoke),
         ]
         request_log = logging.getLogger("django.request")
         level = request_log.level
@@ -258,7 +277,7 @@ class Command(AsyncApprovalChapter, BaseCommand):
             {key: self.server[key] for key in shown if key in self.server},
         )
 
-    def authorization_url(self) -> None:
+    def authorization_url(self, **extra: str) -> None:
         self.verifier = secrets.token_urlsafe(48)
         digest = hashlib.sha256(self.verifier.encode()).digest()
         challenge = base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
@@ -272,6 +291,7 @@ class Command(AsyncApprovalChapter, BaseCommand):
             "code_challenge": challenge,
             "code_challenge_method": "S256",
             "requested_actor": DEMO_ACTOR_ID,
+            **extra,
         }
         self.authorize_url = f"{self.server['authorization_endpoint']}?{urlencode(params)}"
         self.say(self.authorize_url)
@@ -316,7 +336,7 @@ class Command(AsyncApprovalChapter, BaseCommand):
         self.code = query["code"]
         self.show("redirect", location)
 
-    def redeem(self) -> None:
+    def redeem(self, **headers: str) -> None:
         response = self.app.post(
             "/o/token/",
             {
@@ -328,10 +348,12 @@ class Command(AsyncApprovalChapter, BaseCommand):
                 "actor_token_type": TOKEN_TYPE_ACCESS_TOKEN,
             },
             **basic(DEMO_CLIENT_ID, self.client_secret),
+            **headers,
         )
         body = json_of(response)
         expect(response.status_code == 200, f"the token endpoint answered {response.status_code}: {body}")
         self.token = str(body["access_token"])
+        self.token_type = str(body["token_type"])
         shown = {
             k: truncated(str(v)) if k in ("access_token", "refresh_token") else v for k, v in body.items()
         }
@@ -346,14 +368,16 @@ class Command(AsyncApprovalChapter, BaseCommand):
         expect(info.actor_chain == (DEMO_ACTOR_ID,), f"act is {info.claims.get('act')}")
         self.say(f"sub = the user ({DEMO_USERNAME}), client_id = the client, act.sub = the agent")
 
-    def api_call(self) -> None:
-        response = self.app.get("/api/whoami/", **bearer(self.token))
+    def api_call(self, auth: Callable[[str, str], dict[str, str]] | None = None) -> None:
+        """``auth(method, path)``: the request's credentials; the token as ``Bearer`` by default."""
+        auth = auth or (lambda method, path: bearer(self.token))
+        response = self.app.get("/api/whoami/", **auth("GET", "/api/whoami/"))
         body = json_of(response)
         self.show_http(response)
         self.show("/api/whoami/", body)
         expect(response.status_code == 200, f"whoami answered {response.status_code}")
         expect(body.get("actor") == DEMO_ACTOR_ID, f"the API saw actor {body.get('actor')!r}")
-        events = self.app.get("/api/calendar/events/", **bearer(self.token))
+        events = self.app.get("/api/calendar/events/", **auth("GET", "/api/calendar/events/"))
         expect(events.status_code == 200, f"reading the calendar answered {events.status_code}")
         self.show("GET /api/calendar/events/", f"HTTP 200, {len(json_of(events)['events'])} event(s)")
 
