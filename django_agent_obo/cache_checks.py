@@ -1,4 +1,4 @@
-"""System checks ``agent_obo.E190``… on the caches that hold state every process must share.
+"""System checks ``agent_obo.E190`` to ``W193`` on the caches that hold state every process must share.
 
 Used DPoP proof ``jti`` values (RFC 9449 §11.1), the token endpoint's rate limits and the
 resource servers' revocation cache can live in Django's cache. A cache alias that does not exist
@@ -18,6 +18,7 @@ from django.core import checks
 
 from .conf import agent_obo_settings
 
+DATABASE = "django.core.cache.backends.db.DatabaseCache"
 DUMMY = "django.core.cache.backends.dummy.DummyCache"
 PER_PROCESS = "django.core.cache.backends.locmem.LocMemCache"
 
@@ -97,6 +98,24 @@ def check_caches(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMes
                 )
             )
     return errors
+
+
+def check_revocation_cache(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
+    """W193: ``cache`` revocation mode on Django's database cache, where every cache read is a
+    query (nothing gained over ``database`` mode) and a revocation deletes the entries rather
+    than overwriting them (``token_status.evict``): a request reading the row as it is revoked
+    may cache it as live for ``RS_REVOCATION_CACHE_SECONDS``."""
+    alias = agent_obo_settings.RS_REVOCATION_CACHE_ALIAS
+    if agent_obo_settings.RS_REVOCATION_MODE != "cache" or _backend(alias) != DATABASE:
+        return []
+    return [
+        checks.Warning(
+            f"RS_REVOCATION_MODE is 'cache' on {alias!r}, a DatabaseCache: each cache read is a query.",
+            hint="Use RS_REVOCATION_MODE 'database' (the same one query, and revocations are seen at "
+            "once), or a Redis or Memcached cache shared with the authorization server.",
+            id="agent_obo.W193",
+        )
+    ]
 
 
 def check_caches_for_deployment(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:

@@ -202,7 +202,7 @@ def check_application_management(app_configs: Any = None, **kwargs: Any) -> list
 
 
 def register() -> None:
-    from .cache_checks import check_caches, check_caches_for_deployment
+    from .cache_checks import check_caches, check_caches_for_deployment, check_revocation_cache
     from .client_secrets import check_client_secret_hasher
     from .dpop_checks import check_dpop_settings
     from .resource.checks import check_resource_settings
@@ -214,4 +214,5 @@ def register() -> None:
     checks.register(check_client_secret_hasher, checks.Tags.security)
     checks.register(check_dpop_settings, checks.Tags.security)
     checks.register(check_caches, checks.Tags.caches, checks.Tags.security)
+    checks.register(check_revocation_cache, checks.Tags.caches, checks.Tags.security)
     checks.register(check_caches_for_deployment, checks.Tags.caches, checks.Tags.security, deploy=True)

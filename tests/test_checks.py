@@ -312,3 +312,11 @@ def test_the_database_stores_need_no_cache(with_cache):
         RS_DPOP_REPLAY_CACHE_ALIAS="replay",
     )
     assert cache_check_ids(deploy=True) == []
+
+
+def test_cache_revocation_mode_on_the_database_cache_is_w193(settings):
+    settings.AGENT_OBO = {**settings.AGENT_OBO, "RS_REVOCATION_MODE": "cache"}
+    assert cache_check_ids() == ["agent_obo.W193"]  # the example project's cache is the database's
+    settings.CACHES = {**settings.CACHES, "rs": LOCMEM}
+    settings.AGENT_OBO = {**settings.AGENT_OBO, "RS_REVOCATION_CACHE_ALIAS": "rs"}
+    assert cache_check_ids() == []
