@@ -5,8 +5,10 @@ Keys come from two places, both outside the database:
 * ``AGENT_OBO["SIGNING_KEYS"]``: inline PEM keys (e.g. from the environment); the first
   signs, the others are only published.
 * ``AGENT_OBO["SIGNING_KEY_DIR"]``: a key ring on disk (``keyring.json`` + one ``<kid>.pem``
-  per key, mode 0600) managed by ``rotate_signing_key``. A rotated-out key stays published
-  until every token it signed has expired.
+  per key, mode 0600) managed by ``rotate_signing_key``. A new key can be published before it
+  signs (``sign_from``), so resource servers that cache the JWK Set know it by then; the key
+  that signs is the one whose ``sign_from`` came last. A rotated-out key stays published
+  until every token it signed has expired, unless it is retired as compromised.
 
 Parsed keys are cached per process and re-read when ``keyring.json`` changes, so every
 process behind a load balancer converges on the same ring without shared memory.
@@ -33,6 +35,9 @@ from .conf import agent_obo_settings
 
 SIGNING_ALGORITHMS = ("RS256", "ES256", "EdDSA")
 RING_FILE = "keyring.json"
+# How long resource servers and HTTP caches may keep the JWK Set (its Cache-Control), hence how
+# long a scheduled rotation publishes a key before it signs.
+JWKS_MAX_AGE_SECONDS = 300
 
 
 class KeyConfigurationError(RuntimeError):
@@ -45,6 +50,7 @@ class SigningKey:
     alg: str
     private_key: Any
     publish_until: float | None = None  # None: published while configured
+    sign_from: float = 0  # when it starts signing (a ring key published ahead)
 
     @cached_property
     def public_key(self) -> Any:
@@ -168,40 +174,67 @@ def _max_token_lifetime() -> int:
     )
 
 
-def rotate(alg: str | None = None) -> tuple[SigningKey, list[str]]:
-    """Create a new active key in the ring; retire the old one; drop keys past publication.
+def rotate(
+    alg: str | None = None, *, publish_ahead: float = 0, compromised: bool = False
+) -> tuple[SigningKey, list[str]]:
+    """Create a new key in the ring; retire the others; drop keys past publication.
 
-    The retired key stays published until every token it signed has expired. Returns the
+    The new key is published at once and signs ``publish_ahead`` seconds from now (at once
+    when the ring has no key yet); until then the current key goes on signing. A retired key
+    stays published until every token it signed has expired; with ``compromised`` it leaves
+    the ring at once (its tokens stop verifying) and the new key signs at once. Returns the
     new key and the kids removed from the ring.
     """
     folder = _ring_dir()
     if folder is None:
         raise KeyConfigurationError("AGENT_OBO['SIGNING_KEY_DIR'] is not set; nowhere to keep a key ring.")
     with _RingLock(folder):
-        result = _rotate_locked(folder, alg or agent_obo_settings.SIGNING_ALGORITHM)
+        ahead = 0 if compromised else publish_ahead
+        result = _rotate_locked(folder, alg or agent_obo_settings.SIGNING_ALGORITHM, ahead, compromised)
     clear_cache()
     return result
 
 
-def _rotate_locked(folder: Path, alg: str) -> tuple[SigningKey, list[str]]:
+def sign_from(entry: dict[str, Any]) -> float:
+    """When a ring entry starts signing (rings written before pre-publication: when created)."""
+    return float(entry.get("sign_from", entry.get("created_at", 0)))
+
+
+def signs_at(entry: dict[str, Any], moment: float) -> bool:
+    """Whether a ring entry is the one that signs at ``moment``: started, and not yet
+    succeeded (``sign_until``: when the next key started)."""
+    until = entry.get("sign_until")
+    return sign_from(entry) <= moment and (until is None or moment < until)
+
+
+def _rotate_locked(
+    folder: Path, alg: str, publish_ahead: float = 0, compromised: bool = False
+) -> tuple[SigningKey, list[str]]:
     private_key = generate_private_key(alg)
     kid = thumbprint(private_key.public_key())
     now = time.time()
     ring = _read_ring(folder)
-    for entry in ring["keys"]:
-        if entry["kid"] == ring["active"] and entry.get("publish_until") is None:
-            entry["publish_until"] = now + _max_token_lifetime()
-    removed = [e["kid"] for e in ring["keys"] if e.get("publish_until") and e["publish_until"] < now]
+    live = [e for e in ring["keys"] if not e.get("publish_until") or e["publish_until"] >= now]
+    starts = now + publish_ahead if live else now  # the first key signs at once
+    if compromised:  # no key of the ring may verify another token
+        removed = [e["kid"] for e in ring["keys"]]
+    else:
+        for entry in ring["keys"]:
+            if entry.get("publish_until") is None:  # it signs until the new key does
+                entry["sign_until"] = starts
+                entry["publish_until"] = starts + _max_token_lifetime()
+        removed = [e["kid"] for e in ring["keys"] if e.get("publish_until") and e["publish_until"] < now]
     ring["keys"] = [e for e in ring["keys"] if e["kid"] not in removed]
     fd = os.open(folder / f"{kid}.pem", os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "wb") as fh:
         fh.write(private_pem(private_key))
-    ring["keys"].append({"kid": kid, "alg": alg, "created_at": now, "publish_until": None})
-    ring["active"] = kid
+    entry = {"kid": kid, "alg": alg, "created_at": now, "sign_from": starts, "publish_until": None}
+    ring["keys"].append(entry)
+    ring["active"] = kid  # the newest key: it signs from its sign_from
     _write_ring(folder, ring)
     for old in removed:
         (folder / f"{old}.pem").unlink(missing_ok=True)
-    return SigningKey(kid=kid, alg=alg, private_key=private_key), removed
+    return SigningKey(kid=kid, alg=alg, private_key=private_key, sign_from=starts), removed
 
 
 def _ensure_ring(folder: Path) -> None:
@@ -264,18 +297,23 @@ def _load_all() -> tuple[SigningKey | None, list[SigningKey]]:
         keys.append(key)
         if index == 0:
             active = key
+    ends: list[float] = []  # when this view of the ring goes stale: a publication ends, a key starts
     if folder is not None:
-        ring = _read_ring(folder)
         now = time.time()
-        for entry in ring["keys"]:
-            if entry.get("publish_until") and entry["publish_until"] < now:
-                continue
+        published = [
+            e for e in _read_ring(folder)["keys"] if not e.get("publish_until") or e["publish_until"] >= now
+        ]
+        signing = [e for e in published if signs_at(e, now)]
+        signer = max(signing, key=sign_from)["kid"] if signing else None
+        for entry in published:
             private_key = _load_pem((folder / f"{entry['kid']}.pem").read_bytes())
-            key = SigningKey(entry["kid"], entry["alg"], private_key, entry.get("publish_until"))
+            until = entry.get("publish_until")
+            key = SigningKey(entry["kid"], entry["alg"], private_key, until, sign_from(entry))
             keys.append(key)
-            if active is None and entry["kid"] == ring["active"]:
+            if active is None and entry["kid"] == signer:
                 active = key
-    ends = [k.publish_until for k in keys if k.publish_until]
+            moments = (entry.get("publish_until"), sign_from(entry), entry.get("sign_until"))
+            ends.extend(t for t in moments if t and t > now)
     _cache.update(
         stamp=stamp,
         active=active,

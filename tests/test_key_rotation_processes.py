@@ -103,7 +103,7 @@ def test_every_process_signs_with_the_rotated_key_and_drops_retired_ones(two_ser
     (old_kid,) = old
 
     subprocess.run(
-        [sys.executable, "manage.py", "rotate_signing_key"],
+        [sys.executable, "manage.py", "rotate_signing_key", "--now"],
         cwd=ROOT,
         env=env,
         check=True,

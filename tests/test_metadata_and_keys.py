@@ -115,3 +115,77 @@ def test_rotate_signing_key_command(settings, tmp_path):
     call_command("rotate_signing_key", "--alg", "ES256", stdout=out)
     assert keys.signing_key().alg == "ES256"
     assert keys.signing_key().kid in out.getvalue()
+
+
+def _later(monkeypatch, seconds):
+    import time as real_time
+
+    moment = real_time.time() + seconds
+    monkeypatch.setattr("django_agent_obo.keys.time.time", lambda: moment)
+    keys.clear_cache()
+
+
+def test_a_scheduled_rotation_publishes_the_new_key_before_it_signs(
+    settings, tmp_path, monkeypatch, user, client_app, agent
+):
+    """A resource server caches the JWKS (max-age 300): a key that signed the moment it was
+    created would be unknown there until its next fetch, and every new token refused."""
+    settings.AGENT_OBO = {**settings.AGENT_OBO, "SIGNING_KEY_DIR": str(tmp_path)}
+    old, _ = keys.rotate()
+    new, _ = keys.rotate(publish_ahead=300)
+    assert {k.kid for k in keys.published_keys()} == {old.kid, new.kid}
+    assert jwt.get_unverified_header(_token(user, client_app, agent))["kid"] == old.kid
+    _later(monkeypatch, 301)
+    assert keys.signing_key().kid == new.kid
+    assert old.kid in {k.kid for k in keys.published_keys()}  # its tokens are still live
+
+
+def test_the_command_publishes_ahead_by_default_and_signs_at_once_when_asked(settings, tmp_path):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    settings.AGENT_OBO = {**settings.AGENT_OBO, "SIGNING_KEY_DIR": str(tmp_path)}
+    call_command("rotate_signing_key", stdout=StringIO())  # the first key signs at once
+    first = keys.signing_key()
+    out = StringIO()
+    call_command("rotate_signing_key", stdout=out)
+    assert keys.signing_key().kid == first.kid and "signs from" in out.getvalue()
+    out = StringIO()
+    call_command("rotate_signing_key", "--now", stdout=out)
+    assert keys.signing_key().kid != first.kid and keys.signing_key().kid in out.getvalue()
+
+
+def test_a_compromised_key_leaves_the_jwks_at_once(settings, tmp_path, user, client_app, agent):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from django_agent_obo.resource import TokenError, validate_access_token
+
+    settings.AGENT_OBO = {**settings.AGENT_OBO, "SIGNING_KEY_DIR": str(tmp_path)}
+    old, _ = keys.rotate()
+    forged = _token(user, client_app, agent)  # what a thief holding the old key could sign
+    out = StringIO()
+    call_command("rotate_signing_key", "--compromised", stdout=out)
+    assert old.kid not in {k.kid for k in keys.published_keys()}
+    assert not (tmp_path / f"{old.kid}.pem").exists()
+    assert f"Removed {old.kid}" in out.getvalue()
+    with pytest.raises(TokenError) as refused:
+        validate_access_token(forged)
+    assert refused.value.reason == "token_kid"
+    assert jwt.get_unverified_header(_token(user, client_app, agent))["kid"] == keys.signing_key().kid
+
+
+def test_publish_ahead_must_be_a_sane_number_of_seconds(settings, tmp_path):
+    from django.core.management import CommandError, call_command
+
+    settings.AGENT_OBO = {**settings.AGENT_OBO, "SIGNING_KEY_DIR": str(tmp_path)}
+    for bad in (
+        ["--publish-ahead", "-5"],
+        ["--publish-ahead", "999999999"],
+        ["--now", "--publish-ahead", "9"],
+    ):
+        with pytest.raises(CommandError):
+            call_command("rotate_signing_key", *bad)
+    assert not (tmp_path / "keyring.json").exists()

@@ -78,6 +78,6 @@ class JwksView(View):
 
     def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         response = JsonResponse(keys.jwks_document())
-        response["Cache-Control"] = "public, max-age=300"
+        response["Cache-Control"] = f"public, max-age={keys.JWKS_MAX_AGE_SECONDS}"
         response["Access-Control-Allow-Origin"] = "*"
         return response
