@@ -39,7 +39,7 @@ from .admin_filters import (
     parse_user_pk,
 )
 from .admin_forms import AgentForm, show_secret
-from .admin_tokens import HistoryAdmin  # also registers the issued-token screen
+from .admin_tokens import HistoryAdmin, ReadOnlyAdmin  # also registers the issued-token screen
 from .audit import client_ip
 from .models import Agent, AgentGrant, AuditEvent, IssuedToken
 
@@ -279,7 +279,7 @@ class AgentGrantAdmin(HistoryAdmin):
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
+class AuditEventAdmin(ReadOnlyAdmin):
     """Read-only for everyone, superusers included: no add, change or delete (SPEC §8)."""
 
     # The actor first after what happened: the column this screen is for stays in view at
@@ -305,15 +305,6 @@ class AuditEventAdmin(admin.ModelAdmin):
     show_full_result_count = False
     show_facets = admin.ShowFacets.NEVER
     actions = None
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet[AuditEvent], search_term: str

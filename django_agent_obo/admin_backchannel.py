@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib import admin
-from django.http import HttpRequest
 
+from .admin_tokens import ReadOnlyAdmin
 from .models import BackchannelClient, BackchannelRequest
 
 
@@ -19,19 +17,10 @@ class BackchannelClientAdmin(admin.ModelAdmin):
 
 
 @admin.register(BackchannelRequest)
-class BackchannelRequestAdmin(admin.ModelAdmin):
+class BackchannelRequestAdmin(ReadOnlyAdmin):
     """Requests as history: nobody edits a decision here (the user decides on /agents/requests/)."""
 
     list_display = ("pk", "user", "agent", "application", "status", "created_at", "expires_at")
     list_filter = ("status", "delivery_mode")
     list_select_related = ("user", "agent", "application")
     exclude = ("handle", "client_notification_token")
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False  # history; expired requests go with prune_expired

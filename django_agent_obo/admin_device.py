@@ -5,13 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin
-from django.http import HttpRequest
 
+from .admin_tokens import ReadOnlyAdmin
 from .models import DeviceAuthorization
 
 
 @admin.register(DeviceAuthorization)
-class DeviceAuthorizationAdmin(admin.ModelAdmin):
+class DeviceAuthorizationAdmin(ReadOnlyAdmin):
     """Device requests as history: who asked (client, agent), who answered, and whether a token
     was issued. Nobody edits a decision here; the codes themselves are never shown."""
 
@@ -30,12 +30,3 @@ class DeviceAuthorizationAdmin(admin.ModelAdmin):
     @admin.display(description="status")
     def status(self, obj: DeviceAuthorization) -> str:
         return str(obj.device_grant.status)
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False  # history; expired requests go with prune_expired

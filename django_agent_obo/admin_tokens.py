@@ -34,9 +34,9 @@ class TokenStatusFilter(admin.SimpleListFilter):
         return queryset
 
 
-class HistoryAdmin(admin.ModelAdmin):
-    """Rows that are history: nobody adds, changes or deletes them; they are revoked with the
-    ``revoke`` action, allowed to whoever may change the model."""
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Rows that are history: nobody adds, changes or deletes them here, superusers included
+    (expired ones go with ``prune_expired`` or ``prune_audit``)."""
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -46,6 +46,10 @@ class HistoryAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+class HistoryAdmin(ReadOnlyAdmin):
+    """History that can be revoked: the ``revoke`` action, allowed to whoever may change the model."""
 
     def has_revoke_permission(self, request: HttpRequest) -> bool:
         opts = self.model._meta
