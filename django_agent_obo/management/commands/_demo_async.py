@@ -9,13 +9,9 @@ from typing import Any
 from ...actors import TOKEN_TYPE_ACCESS_TOKEN
 from ...resource import validate_access_token
 from ._demo_browser import forms_of
+from ._demo_common import DEMO_ACTOR_ID, DEMO_CLIENT_ID, DEMO_USERNAME, basic, expect, json_of
 
 CIBA = "urn:openid:params:grant-type:ciba"
-
-
-def _expect(condition: bool, message: str) -> None:
-    if not condition:
-        raise AssertionError(message)
 
 
 def wait_out(interval: int, polled_at: float, say: Callable[[str], None]) -> None:
@@ -36,7 +32,6 @@ class AsyncApprovalChapter:
     actor_token_value: str
 
     def _basic(self) -> dict[str, str]:
-        from .obo_demo import DEMO_CLIENT_ID, basic
 
         return basic(DEMO_CLIENT_ID, self.client_secret)
 
@@ -55,7 +50,6 @@ class AsyncApprovalChapter:
         return response
 
     def async_request(self) -> None:
-        from .obo_demo import DEMO_ACTOR_ID, DEMO_USERNAME, json_of
 
         response = self.app.post(
             "/o/bc-authorize/",
@@ -68,41 +62,39 @@ class AsyncApprovalChapter:
             **self._basic(),
         )
         body = json_of(response)
-        _expect(response.status_code == 200, f"/o/bc-authorize/ answered {response.status_code}: {body}")
+        expect(response.status_code == 200, f"/o/bc-authorize/ answered {response.status_code}: {body}")
         self.auth_req_id = str(body["auth_req_id"])
         self.interval = int(body["interval"])
         self.say("POST /o/bc-authorize/ login_hint=demo requested_actor=" + DEMO_ACTOR_ID)  # type: ignore[attr-defined]
         self.show("answer", {"expires_in": body["expires_in"], "interval": body["interval"]})  # type: ignore[attr-defined]
 
     def async_pending(self) -> None:
-        from .obo_demo import json_of
 
         response = self._poll()
         body = json_of(response)
-        _expect(body.get("error") == "authorization_pending", f"the first poll answered {body}")
+        expect(body.get("error") == "authorization_pending", f"the first poll answered {body}")
         self.show("poll before the user answers", body)  # type: ignore[attr-defined]
 
     def async_approve(self) -> None:
         page = self.browser.get("/agents/requests/")
         html = page.content.decode()
-        _expect(page.status_code == 200, f"/agents/requests/ answered {page.status_code}")
-        _expect("Read the calendar for the 03:00 trip" in html, "the page does not show the binding message")
+        expect(page.status_code == 200, f"/agents/requests/ answered {page.status_code}")
+        expect("Read the calendar for the 03:00 trip" in html, "the page does not show the binding message")
         forms = [f for f in forms_of(html) if f.method == "post" and "/agents/requests/" in f.action]
-        _expect(len(forms) >= 1, "no answer form on /agents/requests/")
+        expect(len(forms) >= 1, "no answer form on /agents/requests/")
         answer = self.browser.submit(forms[0], "/agents/requests/", allow="yes")
-        _expect(answer.status_code == 302, f"approving answered {answer.status_code}")
+        expect(answer.status_code == 302, f"approving answered {answer.status_code}")
         self.show("the user approved at", "/agents/requests/ (the page names the agent and the message)")  # type: ignore[attr-defined]
 
     def async_token(self) -> None:
-        from .obo_demo import DEMO_ACTOR_ID, json_of
 
         wait_out(self.interval, self.polled_at, self.say)  # type: ignore[attr-defined]
         response = self._poll()
         body = json_of(response)
-        _expect(response.status_code == 200, f"the poll after approval answered {body}")
+        expect(response.status_code == 200, f"the poll after approval answered {body}")
         info = validate_access_token(str(body["access_token"]))
-        _expect(info.actor_chain == (DEMO_ACTOR_ID,), f"act is {info.claims.get('act')}")
+        expect(info.actor_chain == (DEMO_ACTOR_ID,), f"act is {info.claims.get('act')}")
         self.show("claims", {k: info.claims[k] for k in ("sub", "client_id", "act", "scope")})  # type: ignore[attr-defined]
         again = json_of(self._poll())
-        _expect(again.get("error") in ("invalid_grant", "slow_down"), f"a second poll answered {again}")
+        expect(again.get("error") in ("invalid_grant", "slow_down"), f"a second poll answered {again}")
         self.show("a second poll", again)  # type: ignore[attr-defined]

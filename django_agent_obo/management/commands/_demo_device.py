@@ -16,6 +16,7 @@ from ...models import Agent
 from ...resource import validate_access_token
 from ._demo_async import wait_out
 from ._demo_browser import forms_of
+from ._demo_common import DEMO_ACTOR_ID, DEMO_SCOPE, DEMO_USERNAME, expect, json_of, truncated
 
 DEVICE_CODE = "urn:ietf:params:oauth:grant-type:device_code"
 DEMO_DEVICE_CLIENT_ID = "demo-tv-client"
@@ -33,7 +34,6 @@ class DeviceChapter:
 
     def device_seed(self) -> None:
         """A public client (it keeps no secret, RFC 8628 §3.1) on which the demo agent runs."""
-        from .obo_demo import DEMO_ACTOR_ID
 
         Application = get_application_model()
         with transaction.atomic():
@@ -48,7 +48,6 @@ class DeviceChapter:
         self.show("agent", f"{DEMO_ACTOR_ID}, allowed on {DEMO_DEVICE_CLIENT_ID}")
 
     def device_request(self) -> None:
-        from .obo_demo import DEMO_ACTOR_ID, DEMO_SCOPE, expect, json_of, truncated
 
         response = self.app.post_form(
             "/o/device-authorization/",
@@ -81,7 +80,6 @@ class DeviceChapter:
         return response
 
     def device_pending(self) -> None:
-        from .obo_demo import expect, json_of
 
         response = self._device_poll()
         body = json_of(response)
@@ -92,7 +90,6 @@ class DeviceChapter:
         self.show("poll before the user answers", body)
 
     def device_enter_code(self) -> None:
-        from .obo_demo import DEMO_USERNAME, expect
 
         page = self.browser.get("/o/device/")
         forms = [form for form in forms_of(page.content.decode()) if "user_code" in form.fields]
@@ -105,7 +102,6 @@ class DeviceChapter:
         self.show("entered", f"{self.user_code} at /o/device/, redirected to {self.confirm_url}")
 
     def device_confirm(self) -> None:
-        from .obo_demo import DEMO_ACTOR_ID, expect
 
         page = self.browser.get(self.confirm_url)
         html = page.content.decode()
@@ -131,7 +127,6 @@ class DeviceChapter:
         self.show("the user allowed; the answer page", f"{answer['Location']}: Device connected")
 
     def device_token(self) -> None:
-        from .obo_demo import DEMO_ACTOR_ID, DEMO_USERNAME, expect, json_of
 
         wait_out(self.device_interval, self.device_polled_at, self.say)
         response = self._device_poll()

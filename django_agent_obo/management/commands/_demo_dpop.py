@@ -15,6 +15,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from jwt.algorithms import ECAlgorithm
 
 from ...resource import validate_access_token
+from ._demo_common import DEMO_ACTOR_ID, bearer, expect
 
 
 def b64url(data: bytes) -> str:
@@ -69,7 +70,6 @@ class DPoPChapter:
         self.authorization_url(dpop_jkt=self.key.jkt)
 
     def dpop_redeem(self) -> None:
-        from .obo_demo import DEMO_ACTOR_ID, expect
 
         proof = self.key.proof("POST", self.server["token_endpoint"])
         header, claims = (
@@ -104,7 +104,6 @@ class DPoPChapter:
         self.api_call(self._dpop)
 
     def dpop_thief(self) -> None:
-        from .obo_demo import bearer, expect
 
         captured_path, captured = self.last_request
         thief = ProofKey()

@@ -35,38 +35,21 @@ from ...resource import validate_access_token
 from ...tokens import issuer, verify_access_token
 from ._demo_async import AsyncApprovalChapter
 from ._demo_browser import Browser, forms_of
+from ._demo_common import (
+    DEMO_ACTOR_ID,
+    DEMO_CLIENT_ID,
+    DEMO_PASSWORD,
+    DEMO_REDIRECT_URI,
+    DEMO_SCOPE,
+    DEMO_USERNAME,
+    basic,
+    bearer,
+    expect,
+    json_of,
+    truncated,
+)
 from ._demo_device import DeviceChapter
 from ._demo_dpop import DPoPChapter
-
-DEMO_USERNAME = "demo"
-DEMO_PASSWORD = "demo-password"  # the documented demo account
-DEMO_CLIENT_ID = "demo-calendar-client"
-DEMO_REDIRECT_URI = "https://demo-client.example/callback"
-DEMO_ACTOR_ID = "agent:demo-calendar-assistant"
-DEMO_SCOPE = "calendar.read"
-
-
-class StepFailed(Exception):
-    pass
-
-
-def expect(condition: bool, message: str) -> None:
-    if not condition:
-        raise StepFailed(message)
-
-
-def json_of(response: HttpResponse) -> Any:
-    try:
-        return json.loads(response.content)
-    except ValueError as exc:
-        raise StepFailed(
-            f"expected JSON, got HTTP {response.status_code}: {response.content[:200]!r}"
-        ) from exc
-
-
-def truncated(token: str, keep: int = 16) -> str:
-    """Enough of a token to recognise it in a log, never the whole credential."""
-    return token if len(token) <= keep else f"{token[:keep]}… ({len(token)} characters)"
 
 
 def unapplied_migrations() -> list[str]:
@@ -74,15 +57,6 @@ def unapplied_migrations() -> list[str]:
     executor = MigrationExecutor(connection)
     plan = executor.migration_plan(executor.loader.graph.leaf_nodes())
     return [f"{migration.app_label}.{migration.name}" for migration, _ in plan]
-
-
-def basic(client_id: str, secret: str) -> dict[str, str]:
-    raw = base64.b64encode(f"{client_id}:{secret}".encode()).decode()
-    return {"HTTP_AUTHORIZATION": f"Basic {raw}"}
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"HTTP_AUTHORIZATION": f"Bearer {token}"}
 
 
 class Command(AsyncApprovalChapter, DeviceChapter, DPoPChapter, BaseCommand):
