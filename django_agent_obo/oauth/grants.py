@@ -16,7 +16,7 @@ from oauthlib.oauth2.rfc6749 import errors
 from oauthlib.oauth2.rfc6749.grant_types.base import GrantTypeBase
 
 from .. import issuance
-from ..issuance import DELEGATED, USER
+from ..issuance import USER
 from ..models import Agent, AgentGrant
 from .errors import refuse
 
@@ -69,15 +69,6 @@ def redeem_approval(
             refuse("actor_token_for_plain_request", "This request was not made for an actor.", request)
         current.issue(USER, authorization_details=authorization_details)
         return
-    validator.prove_actor(request, agent)
-    reason = agent_grant.dead_reason() if agent_grant is not None else "grant_missing"
-    if agent_grant is None or reason is not None:
-        refuse(reason or "grant_missing", "The delegation has ended.", request, error="invalid_grant")
-    current.issue(
-        DELEGATED,
-        agent=agent,
-        agent_grant=agent_grant,
-        actor_chain=chain,
-        max_expires_at=agent_grant.expires_at,
-        authorization_details=authorization_details,
+    validator.issue_delegated(
+        request, agent, agent_grant, actor_chain=chain, authorization_details=authorization_details
     )

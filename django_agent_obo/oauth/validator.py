@@ -57,6 +57,17 @@ class AgentOBOValidator(CodeGrantHooks):
     def actor_token_param(self, request: Any) -> tuple[str | None, str | None]:
         return getattr(request, "actor_token", None), getattr(request, "actor_token_type", None)
 
+    def issue_delegated(self, request: Any, agent: Agent, agent_grant: Any, **fields: Any) -> None:
+        """A delegated token (code, CIBA, device): the agent proves itself with its actor token
+        and the user's delegation is still alive; the token expires with it at the latest."""
+        self.prove_actor(request, agent)
+        reason = agent_grant.dead_reason() if agent_grant is not None else "grant_missing"
+        if agent_grant is None or reason is not None:
+            refuse(reason or "grant_missing", "The delegation has ended.", request, error="invalid_grant")
+        issuance.of(request).issue(
+            DELEGATED, agent=agent, agent_grant=agent_grant, max_expires_at=agent_grant.expires_at, **fields
+        )
+
     def prove_actor(self, request: Any, expected: Agent) -> None:
         """Verify the presented actor token and that it names ``expected`` (draft -02 §5.2)."""
         token, token_type = self.actor_token_param(request)
@@ -116,18 +127,8 @@ class AgentOBOValidator(CodeGrantHooks):
             current.issue(USER, code_binding=binding)
         else:
             agent = binding.agent
-            self.prove_actor(request, agent)
-            grant = binding.agent_grant
-            reason = grant.dead_reason() if grant is not None else "grant_missing"
-            if grant is None or reason is not None:
-                refuse(reason or "grant_missing", "The delegation has ended.", request, error="invalid_grant")
-            current.issue(
-                DELEGATED,
-                agent=agent,
-                agent_grant=grant,
-                code_binding=binding,
-                actor_chain=[agent.actor_id],
-                max_expires_at=grant.expires_at,
+            self.issue_delegated(
+                request, agent, binding.agent_grant, code_binding=binding, actor_chain=[agent.actor_id]
             )
         # RFC 8707: settle the audience before the token is signed.
         self._check_and_set_request_resource(request)
